@@ -1,0 +1,1 @@
+"""Development tools (local emulators, fakes) used by scripts/, tests and benchmarks. Never deployed."""

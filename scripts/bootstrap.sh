@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what the app and its tests need, inside the project:
+#   .venv/          Python packages from requirements-dev.txt
+#   node_modules/   Azurite (the Azure Storage emulator) from package-lock.json
+# Re-runs an install only when its lock or requirements file changed, so it is cheap to call every time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+  echo "error: Python 3.11 or newer is required (found: $("$PYTHON" --version 2>&1)). Set PYTHON=/path/to/python3.11." >&2
+  exit 1
+fi
+if ! command -v npm >/dev/null 2>&1; then
+  echo "error: npm (Node.js 20+) is required to install Azurite. Install Node.js from https://nodejs.org or your package manager." >&2
+  exit 1
+fi
+
+stamp_dir=.tooling
+mkdir -p "$stamp_dir"
+
+if [ ! -x .venv/bin/python ]; then
+  echo "bootstrap: creating .venv"
+  "$PYTHON" -m venv .venv
+fi
+req_hash=$(cat requirements.txt requirements-dev.txt | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$stamp_dir/pip.sha256" 2>/dev/null)" != "$req_hash" ]; then
+  echo "bootstrap: installing Python packages (requirements-dev.txt)"
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+  echo "$req_hash" > "$stamp_dir/pip.sha256"
+fi
+
+npm_hash=$(cat package.json package-lock.json | sha256sum | cut -d' ' -f1)
+if [ ! -x node_modules/.bin/azurite ] || [ "$(cat "$stamp_dir/npm.sha256" 2>/dev/null)" != "$npm_hash" ]; then
+  echo "bootstrap: installing Azurite (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$npm_hash" > "$stamp_dir/npm.sha256"
+fi

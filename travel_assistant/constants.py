@@ -1,0 +1,44 @@
+"""Names and limits shared by the core and the Functions shell. One place, so they cannot drift apart."""
+
+from __future__ import annotations
+
+from datetime import timedelta, timezone
+from typing import Final
+
+# Japan has had no daylight saving time since 1951: a fixed offset is exact and needs no tz database.
+JST: Final = timezone(timedelta(hours=9), "JST")
+
+# Durable function names (the Functions shell registers these; the orchestrator calls them by name).
+ORCHESTRATOR_CHAT_TURN: Final = "chat_turn"
+ACTIVITY_ENSURE_THREAD: Final = "ensure_backend_thread"
+ACTIVITY_START_TURN: Final = "start_model_turn"
+ACTIVITY_POLL_TURN: Final = "poll_model_turn"
+ACTIVITY_SUBMIT_TOOL_OUTPUTS: Final = "submit_tool_outputs"
+ACTIVITY_CANCEL_TURN: Final = "cancel_model_turn"
+ACTIVITY_FINISH_TURN: Final = "finish_turn"
+TOOL_ACTIVITY_PREFIX: Final = "tool_"
+
+# Identity: App Service authentication (EasyAuth) sets this header; callers cannot forge it when EasyAuth is on.
+HEADER_PRINCIPAL_ID: Final = "X-MS-CLIENT-PRINCIPAL-ID"
+LOCAL_USER: Final = "local-user"
+
+# Public ids are ours, never the backend's: prefix + 32 lowercase hex characters.
+THREAD_ID_PREFIX: Final = "thr_"
+TURN_ID_PREFIX: Final = "turn_"
+
+# Table storage (in the AzureWebJobsStorage account unless overridden).
+DEFAULT_THREADS_TABLE: Final = "TravelThreads"
+DEFAULT_TURN_STEPS_TABLE: Final = "TravelTurnSteps"
+
+# Size limits. Durable moves any payload over 45 KB to blob storage (slow, costly); custom status is
+# capped at 16 KB by the extension; tool outputs are what the model reads, so they stay compact.
+MAX_MESSAGE_CHARS: Final = 4000
+MAX_TOOL_OUTPUT_BYTES: Final = 8000
+MAX_ACTIVITY_PAYLOAD_BYTES: Final = 40_000
+MAX_CUSTOM_STATUS_BYTES: Final = 4096
+MAX_REPLY_CHARS: Final = 12_000
+MAX_TOOL_ARGUMENT_CHARS: Final = 4000
+MAX_TOOL_CALLS_PER_ROUND: Final = 16
+
+# HTTP API
+MAX_WAIT_SECONDS: Final = 60

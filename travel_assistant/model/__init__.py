@@ -1,0 +1,20 @@
+"""The model port and its adapters (Responses + Conversations API, Assistants API)."""
+
+from .errors import ModelError, ModelErrorKind
+from .port import (
+    Message,
+    ModelBackend,
+    Reply,
+    RunError,
+    RunStatus,
+    ToolCall,
+    ToolOutput,
+    TurnRequest,
+    TurnState,
+    Usage,
+)
+
+__all__ = [
+    "Message", "ModelBackend", "ModelError", "ModelErrorKind", "Reply", "RunError", "RunStatus", "ToolCall",
+    "ToolOutput", "TurnRequest", "TurnState", "Usage",
+]

@@ -1,0 +1,186 @@
+"""The model port: the few operations a chat turn needs, whatever API sits behind them.
+
+Two adapters implement it: the Responses + Conversations API (default) and the Assistants API. Everything
+crossing the port is a small frozen dataclass with ``to_dict``/``from_dict``, because these values travel
+through Durable activity inputs and outputs as JSON.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+
+class RunStatus(StrEnum):
+    """The lifecycle of one model run, normalised across both APIs."""
+
+    QUEUED = "queued"
+    IN_PROGRESS = "in_progress"
+    REQUIRES_ACTION = "requires_action"  # the model asked for function tool calls
+    CANCELLING = "cancelling"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    INCOMPLETE = "incomplete"
+
+    @property
+    def is_active(self) -> bool:
+        return self in (RunStatus.QUEUED, RunStatus.IN_PROGRESS, RunStatus.CANCELLING)
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """A function tool call the model asked for. ``arguments`` is the model's raw JSON text."""
+
+    id: str
+    name: str
+    arguments: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "arguments": self.arguments}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ToolCall:
+        return cls(id=data["id"], name=data["name"], arguments=data["arguments"])
+
+
+@dataclass(frozen=True)
+class ToolOutput:
+    call_id: str
+    output: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"call_id": self.call_id, "output": self.output}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ToolOutput:
+        return cls(call_id=data["call_id"], output=data["output"])
+
+
+@dataclass(frozen=True)
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    total_tokens: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(self.input_tokens + other.input_tokens, self.output_tokens + other.output_tokens,
+                     self.total_tokens + other.total_tokens)
+
+    def to_dict(self) -> dict[str, int]:
+        return {"input_tokens": self.input_tokens, "output_tokens": self.output_tokens,
+                "total_tokens": self.total_tokens}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> Usage:
+        data = data or {}
+        return cls(int(data.get("input_tokens", 0)), int(data.get("output_tokens", 0)),
+                   int(data.get("total_tokens", 0)))
+
+
+@dataclass(frozen=True)
+class RunError:
+    code: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+
+@dataclass(frozen=True)
+class TurnState:
+    """Where one model run stands.
+
+    ``run_id`` names the run to poll next: an Assistants run, or the newest response of a Responses chain.
+    ``usage`` is set once this run (or response) has finished. ``hosted_tools`` lists hosted tools the model
+    used (the code interpreter), for the reply's record of tool calls.
+    """
+
+    run_id: str
+    status: RunStatus
+    tool_calls: tuple[ToolCall, ...] = ()
+    poll_after_ms: int | None = None
+    error: RunError | None = None
+    usage: Usage | None = None
+    hosted_tools: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "status": str(self.status),
+            "tool_calls": [c.to_dict() for c in self.tool_calls],
+            "poll_after_ms": self.poll_after_ms,
+            "error": self.error.to_dict() if self.error else None,
+            "usage": self.usage.to_dict() if self.usage else None,
+            "hosted_tools": list(self.hosted_tools),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TurnState:
+        error = data.get("error")
+        return cls(
+            run_id=data["run_id"],
+            status=RunStatus(data["status"]),
+            tool_calls=tuple(ToolCall.from_dict(c) for c in data.get("tool_calls") or ()),
+            poll_after_ms=data.get("poll_after_ms"),
+            error=RunError(error["code"], error["message"]) if error else None,
+            usage=Usage.from_dict(data["usage"]) if data.get("usage") else None,
+            hosted_tools=tuple(data.get("hosted_tools") or ()),
+        )
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    usage: Usage | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "usage": self.usage.to_dict() if self.usage else None}
+
+
+@dataclass(frozen=True)
+class Message:
+    role: str  # "user" | "assistant"
+    text: str
+    created_at: int | None = None  # Unix seconds, when the backend says
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"role": self.role, "text": self.text, "created_at": self.created_at}
+
+
+@dataclass(frozen=True)
+class TurnRequest:
+    """What starts a turn: the user's message and the assistant's definition for today."""
+
+    message: str
+    instructions: str  # persona (static part)
+    date_context: str  # today's date in Japan, sent with every turn
+    tools: tuple[dict[str, Any], ...] = field(default=())  # neutral tool specs (see model.definition)
+    turn_id: str = ""
+
+
+class ModelBackend(Protocol):
+    """What the chat turn needs from a model API. Implementations raise ModelError on failures."""
+
+    name: str
+
+    def create_thread(self, *, metadata: dict[str, str]) -> str: ...
+
+    def start_turn(self, thread_id: str, request: TurnRequest) -> TurnState: ...
+
+    def get_turn_state(self, thread_id: str, run_id: str) -> TurnState: ...
+
+    def submit_tool_outputs(self, thread_id: str, run_id: str, outputs: list[ToolOutput],
+                            request: TurnRequest) -> TurnState: ...
+
+    def cancel_turn(self, thread_id: str, run_id: str) -> TurnState: ...
+
+    def get_reply(self, thread_id: str, run_id: str) -> Reply: ...
+
+    def list_messages(self, thread_id: str, *, limit: int = 100) -> list[Message]: ...
+
+    def delete_thread(self, thread_id: str) -> bool:
+        """Delete the backend thread; False if it was already gone."""
+        ...

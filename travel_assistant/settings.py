@@ -1,0 +1,319 @@
+"""App settings: read once from the environment, validated, grouped by concern.
+
+Every problem names the setting and says how to fix it. A section with problems raises
+:class:`SettingsError` only when that section is used, so that (say) a missing Rakuten key does not stop
+the chat endpoint, while a missing model key stops a chat turn before it starts.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+from urllib.parse import urlparse
+
+from .constants import DEFAULT_THREADS_TABLE, DEFAULT_TURN_STEPS_TABLE
+
+DEFAULT_OPENAI_MODEL = "gpt-5.4-mini"
+DEFAULT_AZURE_ASSISTANTS_API_VERSION = "2024-05-01-preview"
+DEFAULT_HOTPEPPER_ENDPOINT = "https://webservice.recruit.co.jp/hotpepper/gourmet/v1/"
+DEFAULT_RAKUTEN_ENDPOINT = "https://openapi.rakuten.co.jp/engine/api/Travel/VacantHotelSearch/20170426"
+DEFAULT_EKISPERT_ENDPOINT = "https://api.ekispert.jp"
+DEFAULT_CLEANUP_SCHEDULE = "0 0 18 * * *"  # 18:00 UTC = 03:00 in Japan, when nobody is chatting
+
+
+class SettingsError(Exception):
+    """One or more settings are missing or invalid."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    api: Literal["responses", "assistants"]
+    provider: Literal["azure", "openai"]
+    model: str
+    base_url: str | None  # OpenAI-compatible base URL; for Azure, the v1 endpoint derived from the resource
+    azure_endpoint: str | None
+    api_key: str | None = field(repr=False)  # None on Azure means Entra ID (DefaultAzureCredential)
+    azure_api_version: str
+    request_timeout_s: float
+    assistant_id: str | None
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    connection_string: str = field(repr=False)
+    threads_table: str
+    turn_steps_table: str
+
+
+@dataclass(frozen=True)
+class TurnSettings:
+    deadline_s: int
+    max_model_retries: int
+    max_tool_rounds: int
+    max_tool_attempts: int
+    poll_first_delay_s: float
+    poll_max_delay_s: float
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    require_principal: bool
+
+
+@dataclass(frozen=True)
+class ToolSettings:
+    hotpepper_api_key: str | None = field(repr=False)
+    hotpepper_endpoint: str
+    rakuten_application_id: str | None = field(repr=False)
+    rakuten_access_key: str | None = field(repr=False)
+    rakuten_referer: str | None
+    rakuten_affiliate_id: str | None
+    rakuten_endpoint: str
+    ekispert_api_key: str | None = field(repr=False)
+    ekispert_endpoint: str
+    http_timeout_s: float
+
+
+@dataclass(frozen=True)
+class CleanupSettings:
+    schedule: str
+    thread_retention_days: int
+    batch_size: int
+    max_concurrency: int
+
+
+class _Reader:
+    """Reads settings from a mapping and collects every problem instead of stopping at the first."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+        self.problems: list[str] = []
+
+    def text(self, name: str, default: str | None = None) -> str | None:
+        value = self.env.get(name, "")
+        value = value.strip() if isinstance(value, str) else ""
+        return value or default
+
+    def required(self, name: str, how: str) -> str:
+        value = self.text(name)
+        if value is None:
+            self.problems.append(f"{name} is not set: {how}")
+            return ""
+        return value
+
+    def integer(self, name: str, default: int, lo: int, hi: int) -> int:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            self.problems.append(f"{name}={raw!r} is not a whole number: set it to a number from {lo} to {hi}")
+            return default
+        if not lo <= value <= hi:
+            self.problems.append(f"{name}={value} is out of range: set it to a number from {lo} to {hi}")
+            return default
+        return value
+
+    def number(self, name: str, default: float, lo: float, hi: float) -> float:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            self.problems.append(f"{name}={raw!r} is not a number: set it to a number from {lo} to {hi}")
+            return default
+        if not lo <= value <= hi:
+            self.problems.append(f"{name}={value} is out of range: set it to a number from {lo} to {hi}")
+            return default
+        return value
+
+    def boolean(self, name: str, default: bool) -> bool:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off"):
+            return False
+        self.problems.append(f"{name}={raw!r} is not a boolean: set it to true or false")
+        return default
+
+    def url(self, name: str, default: str | None = None) -> str | None:
+        raw = self.text(name, default)
+        if raw is None:
+            return None
+        parsed = urlparse(raw)
+        loopback = parsed.hostname in ("127.0.0.1", "localhost", "::1")
+        if parsed.scheme not in ("https", "http") or not parsed.netloc or (parsed.scheme == "http" and not loopback):
+            self.problems.append(
+                f"{name}={raw!r} is not a valid https URL: use the form https://host/path "
+                "(plain http is accepted only for 127.0.0.1/localhost)")
+            return default
+        return raw
+
+    def take(self) -> list[str]:
+        problems, self.problems = self.problems, []
+        return problems
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All settings. Access a section through its property; it raises SettingsError if that section is invalid."""
+
+    _sections: dict[str, object]
+    _problems: dict[str, list[str]]
+    _secrets: tuple[str, ...] = field(repr=False)
+
+    def _section(self, name: str) -> object:
+        if self._problems.get(name):
+            raise SettingsError(self._problems[name])
+        return self._sections[name]
+
+    @property
+    def model(self) -> ModelSettings:
+        return self._section("model")  # type: ignore[return-value]
+
+    @property
+    def storage(self) -> StorageSettings:
+        return self._section("storage")  # type: ignore[return-value]
+
+    @property
+    def turn(self) -> TurnSettings:
+        return self._section("turn")  # type: ignore[return-value]
+
+    @property
+    def auth(self) -> AuthSettings:
+        return self._section("auth")  # type: ignore[return-value]
+
+    @property
+    def tools(self) -> ToolSettings:
+        return self._section("tools")  # type: ignore[return-value]
+
+    @property
+    def cleanup(self) -> CleanupSettings:
+        return self._section("cleanup")  # type: ignore[return-value]
+
+    def problems(self) -> dict[str, list[str]]:
+        """Every problem, by section (empty when all is well)."""
+        return {name: list(p) for name, p in self._problems.items() if p}
+
+    def secret_values(self) -> tuple[str, ...]:
+        """Secret setting values, for log redaction."""
+        return self._secrets
+
+
+def _model(r: _Reader) -> ModelSettings:
+    api = (r.text("MODEL_API", "responses") or "responses").lower()
+    if api not in ("responses", "assistants"):
+        r.problems.append(f"MODEL_API={api!r} is not supported: set it to 'responses' (default) or 'assistants'")
+        api = "responses"
+    timeout = r.number("MODEL_REQUEST_TIMEOUT_SECONDS", 30.0, 1.0, 300.0)
+    azure_endpoint = r.url("AZURE_OPENAI_ENDPOINT")
+    if azure_endpoint:
+        deployment = r.required(
+            "AZURE_OPENAI_DEPLOYMENT", "set it to the name of your Azure OpenAI model deployment (e.g. gpt-5-mini)")
+        return ModelSettings(
+            api=api,  # type: ignore[arg-type]
+            provider="azure",
+            model=deployment,
+            base_url=azure_endpoint.rstrip("/") + "/openai/v1/",
+            azure_endpoint=azure_endpoint.rstrip("/"),
+            api_key=r.text("AZURE_OPENAI_API_KEY"),
+            azure_api_version=r.text("AZURE_OPENAI_API_VERSION", DEFAULT_AZURE_ASSISTANTS_API_VERSION) or "",
+            request_timeout_s=timeout,
+            assistant_id=r.text("ASSISTANT_ID"),
+        )
+    api_key = r.text("OPENAI_API_KEY")
+    if api_key is None:
+        r.problems.append(
+            "No model is configured: set AZURE_OPENAI_ENDPOINT and AZURE_OPENAI_DEPLOYMENT (Azure OpenAI, "
+            "with AZURE_OPENAI_API_KEY or Entra ID), or OPENAI_API_KEY (OpenAI)")
+    return ModelSettings(
+        api=api,  # type: ignore[arg-type]
+        provider="openai",
+        model=r.text("OPENAI_MODEL", DEFAULT_OPENAI_MODEL) or DEFAULT_OPENAI_MODEL,
+        base_url=r.url("OPENAI_BASE_URL"),
+        azure_endpoint=None,
+        api_key=api_key,
+        azure_api_version="",
+        request_timeout_s=timeout,
+        assistant_id=r.text("ASSISTANT_ID"),
+    )
+
+
+def _storage(r: _Reader) -> StorageSettings:
+    conn = r.required(
+        "AzureWebJobsStorage",
+        "set it to a storage connection string (UseDevelopmentStorage=true with Azurite locally)")
+    return StorageSettings(
+        connection_string=conn,
+        threads_table=r.text("THREADS_TABLE", DEFAULT_THREADS_TABLE) or DEFAULT_THREADS_TABLE,
+        turn_steps_table=r.text("TURN_STEPS_TABLE", DEFAULT_TURN_STEPS_TABLE) or DEFAULT_TURN_STEPS_TABLE,
+    )
+
+
+def _turn(r: _Reader) -> TurnSettings:
+    return TurnSettings(
+        deadline_s=r.integer("TURN_DEADLINE_SECONDS", 300, 30, 3600),
+        max_model_retries=r.integer("MODEL_MAX_RETRIES", 5, 0, 20),
+        max_tool_rounds=r.integer("MAX_TOOL_ROUNDS", 8, 1, 32),
+        max_tool_attempts=r.integer("TOOL_MAX_ATTEMPTS", 2, 1, 5),
+        poll_first_delay_s=r.number("POLL_FIRST_DELAY_SECONDS", 1.0, 0.5, 30.0),
+        poll_max_delay_s=r.number("POLL_MAX_DELAY_SECONDS", 8.0, 1.0, 60.0),
+    )
+
+
+def _tools(r: _Reader) -> ToolSettings:
+    return ToolSettings(
+        hotpepper_api_key=r.text("HOTPEPPER_API_KEY"),
+        hotpepper_endpoint=r.url("HOTPEPPER_ENDPOINT", DEFAULT_HOTPEPPER_ENDPOINT) or DEFAULT_HOTPEPPER_ENDPOINT,
+        rakuten_application_id=r.text("RAKUTEN_APPLICATION_ID"),
+        rakuten_access_key=r.text("RAKUTEN_ACCESS_KEY"),
+        rakuten_referer=r.url("RAKUTEN_REFERER"),
+        rakuten_affiliate_id=r.text("RAKUTEN_AFFILIATE_ID"),
+        rakuten_endpoint=r.url("RAKUTEN_ENDPOINT", DEFAULT_RAKUTEN_ENDPOINT) or DEFAULT_RAKUTEN_ENDPOINT,
+        ekispert_api_key=r.text("EKISPERT_API_KEY"),
+        ekispert_endpoint=r.url("EKISPERT_ENDPOINT", DEFAULT_EKISPERT_ENDPOINT) or DEFAULT_EKISPERT_ENDPOINT,
+        http_timeout_s=r.number("TOOL_HTTP_TIMEOUT_SECONDS", 10.0, 1.0, 60.0),
+    )
+
+
+def _cleanup(r: _Reader) -> CleanupSettings:
+    return CleanupSettings(
+        schedule=r.text("CLEANUP_SCHEDULE", DEFAULT_CLEANUP_SCHEDULE) or DEFAULT_CLEANUP_SCHEDULE,
+        thread_retention_days=r.integer("THREAD_RETENTION_DAYS", 30, 1, 3650),
+        batch_size=r.integer("CLEANUP_BATCH_SIZE", 200, 1, 5000),
+        max_concurrency=r.integer("CLEANUP_MAX_CONCURRENCY", 8, 1, 64),
+    )
+
+
+SECRET_SETTINGS = (
+    "AZURE_OPENAI_API_KEY", "OPENAI_API_KEY", "HOTPEPPER_API_KEY", "RAKUTEN_APPLICATION_ID",
+    "RAKUTEN_ACCESS_KEY", "EKISPERT_API_KEY", "AzureWebJobsStorage",
+)
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Parse every section of the settings; problems are kept per section, not raised here."""
+    r = _Reader(os.environ if env is None else env)
+    sections: dict[str, object] = {}
+    problems: dict[str, list[str]] = {}
+    parsers = {"model": _model, "storage": _storage, "turn": _turn, "auth": None,
+               "tools": _tools, "cleanup": _cleanup}
+    for name, parse in parsers.items():
+        if parse is None:
+            sections[name] = AuthSettings(require_principal=r.boolean("REQUIRE_AUTHENTICATED_USER", False))
+        else:
+            sections[name] = parse(r)
+        problems[name] = r.take()
+    secrets = tuple(v for k in SECRET_SETTINGS if (v := r.text(k)) and len(v) >= 8
+                    and v != "UseDevelopmentStorage=true")
+    return Settings(sections, problems, secrets)

@@ -1,0 +1,1 @@
+"""The travel tools the model can call (Hotpepper Gourmet, Rakuten Travel, Ekispert)."""
