@@ -3,4 +3,17 @@
 import azure.durable_functions as df
 import azure.functions as func
 
+from activities import model as model_activities
+from activities import tools as tool_activities
+from api import chat, threads
+from orchestrators import chat_turn
+from travel_assistant import redaction
+
+# Function keys guard every route by default (Azure's usual model). With App Service authentication in front,
+# see README "Security" for running the API anonymously behind it.
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
+
+for blueprint in (chat.bp, threads.bp, chat_turn.bp, model_activities.bp, tool_activities.bp):
+    app.register_functions(blueprint)
+
+redaction.install()

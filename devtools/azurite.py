@@ -8,6 +8,7 @@ shutdown lingers for up to 100 s) and --skipApiVersionCheck (else newer storage 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import socket
@@ -123,10 +124,8 @@ def stop(pid: int, timeout_s: float = 10.0) -> None:
         if finished == pid:
             return
         time.sleep(0.05)
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 def main(argv: list[str] | None = None) -> int:

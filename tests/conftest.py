@@ -1,13 +1,29 @@
-"""Session fixtures: Azurite (real Table storage) and a clean environment for settings."""
+"""Shared fixtures: Azurite (real Table storage), an isolated app environment, and the fake Durable host."""
 
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 
 import pytest
 
 from devtools import azurite as azurite_tool
+from travel_assistant import runtime
+
+# Settings the app reads: every test starts with none of them, then sets what it needs.
+APP_SETTINGS = (
+    "MODEL_API", "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY", "AZURE_OPENAI_DEPLOYMENT",
+    "AZURE_OPENAI_API_VERSION", "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL", "ASSISTANT_ID",
+    "MODEL_REQUEST_TIMEOUT_SECONDS", "AzureWebJobsStorage", "THREADS_TABLE", "TURN_STEPS_TABLE",
+    "TURN_DEADLINE_SECONDS", "MODEL_MAX_RETRIES", "MAX_TOOL_ROUNDS", "TOOL_MAX_ATTEMPTS",
+    "POLL_FIRST_DELAY_SECONDS", "POLL_MAX_DELAY_SECONDS", "REQUIRE_AUTHENTICATED_USER",
+    "HOTPEPPER_API_KEY", "HOTPEPPER_ENDPOINT", "RAKUTEN_APPLICATION_ID", "RAKUTEN_ACCESS_KEY", "RAKUTEN_REFERER",
+    "RAKUTEN_AFFILIATE_ID", "RAKUTEN_ENDPOINT", "EKISPERT_API_KEY", "EKISPERT_ENDPOINT", "TOOL_HTTP_TIMEOUT_SECONDS",
+    "CLEANUP_SCHEDULE", "THREAD_RETENTION_DAYS", "CLEANUP_BATCH_SIZE", "CLEANUP_MAX_CONCURRENCY",
+)
+
+TEST_MODEL_KEY = "sk-test-model-key-0123456789abcdef"
 
 
 @pytest.fixture(scope="session")
@@ -23,3 +39,19 @@ def azurite() -> Iterator[str]:
         yield proc.connection_string
     finally:
         azurite_tool.stop(proc.pid)
+
+
+@pytest.fixture
+def app_env(azurite: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """A clean environment with storage on Azurite (fresh tables per test) and a model key; tests add settings
+    with ``monkeypatch.setenv`` and then call ``runtime.reset()``."""
+    for name in APP_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    suffix = uuid.uuid4().hex[:10]
+    env = {"AzureWebJobsStorage": azurite, "THREADS_TABLE": f"Threads{suffix}", "TURN_STEPS_TABLE": f"Steps{suffix}",
+           "OPENAI_API_KEY": TEST_MODEL_KEY, "OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    runtime.reset()
+    yield env
+    runtime.reset()

@@ -53,6 +53,7 @@ def test_unknown_model_api_and_plain_http_endpoint_are_rejected() -> None:
 
 
 def test_secret_values_are_collected_for_redaction() -> None:
-    settings = load_settings({**AZURE, "AZURE_OPENAI_API_KEY": "azure-key-123456", "HOTPEPPER_API_KEY": "hp-key-abcdef"})
+    settings = load_settings({**AZURE, "AZURE_OPENAI_API_KEY": "azure-key-123456",
+                              "HOTPEPPER_API_KEY": "hp-key-abcdef"})
     assert set(settings.secret_values()) == {"azure-key-123456", "hp-key-abcdef"}
     assert "azure-key-123456" not in repr(settings.model)

@@ -7,9 +7,15 @@ the environment and call reset().
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from . import redaction
 from .settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from .model.port import ModelBackend
+    from .storage import StepJournal, ThreadRegistry
+    from .turn.activities import TurnActivities
 
 
 @lru_cache(maxsize=1)
@@ -33,3 +39,37 @@ def reset() -> None:
     settings.cache_clear()
     for cache in _resetters:
         cache.cache_clear()  # type: ignore[attr-defined]
+
+
+@on_reset
+@lru_cache(maxsize=1)
+def model_backend() -> ModelBackend:
+    from .model.client import create_backend
+
+    return create_backend(settings().model)
+
+
+@on_reset
+@lru_cache(maxsize=1)
+def thread_registry() -> ThreadRegistry:
+    from .storage import ThreadRegistry, open_table
+
+    storage = settings().storage
+    return ThreadRegistry(open_table(storage.connection_string, storage.threads_table))
+
+
+@on_reset
+@lru_cache(maxsize=1)
+def step_journal() -> StepJournal:
+    from .storage import StepJournal, open_table
+
+    storage = settings().storage
+    return StepJournal(open_table(storage.connection_string, storage.turn_steps_table))
+
+
+@on_reset
+@lru_cache(maxsize=1)
+def turn_activities() -> TurnActivities:
+    from .turn.activities import TurnActivities
+
+    return TurnActivities(backend=model_backend, registry=thread_registry, journal=step_journal)

@@ -1,0 +1,1 @@
+"""Activity functions (Durable blueprints). Each is a one-line delegation to travel_assistant."""

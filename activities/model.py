@@ -1,0 +1,53 @@
+"""The chat turn's model activities: one per step of the model run (see travel_assistant.turn.activities)."""
+
+from typing import Any
+
+import azure.durable_functions as df
+
+from travel_assistant import runtime
+from travel_assistant.constants import (
+    ACTIVITY_CANCEL_TURN,
+    ACTIVITY_ENSURE_THREAD,
+    ACTIVITY_FINISH_TURN,
+    ACTIVITY_POLL_TURN,
+    ACTIVITY_START_TURN,
+    ACTIVITY_SUBMIT_TOOL_OUTPUTS,
+)
+
+bp = df.Blueprint()
+
+
+@bp.function_name(ACTIVITY_ENSURE_THREAD)
+@bp.activity_trigger(input_name="payload")
+def ensure_backend_thread(payload: dict[str, Any]) -> dict[str, Any]:
+    return runtime.turn_activities().ensure_thread(payload)
+
+
+@bp.function_name(ACTIVITY_START_TURN)
+@bp.activity_trigger(input_name="payload")
+def start_model_turn(payload: dict[str, Any]) -> dict[str, Any]:
+    return runtime.turn_activities().start(payload)
+
+
+@bp.function_name(ACTIVITY_POLL_TURN)
+@bp.activity_trigger(input_name="payload")
+def poll_model_turn(payload: dict[str, Any]) -> dict[str, Any]:
+    return runtime.turn_activities().poll(payload)
+
+
+@bp.function_name(ACTIVITY_SUBMIT_TOOL_OUTPUTS)
+@bp.activity_trigger(input_name="payload")
+def submit_tool_outputs(payload: dict[str, Any]) -> dict[str, Any]:
+    return runtime.turn_activities().submit(payload)
+
+
+@bp.function_name(ACTIVITY_CANCEL_TURN)
+@bp.activity_trigger(input_name="payload")
+def cancel_model_turn(payload: dict[str, Any]) -> dict[str, Any]:
+    return runtime.turn_activities().cancel(payload)
+
+
+@bp.function_name(ACTIVITY_FINISH_TURN)
+@bp.activity_trigger(input_name="payload")
+def finish_turn(payload: dict[str, Any]) -> dict[str, Any]:
+    return runtime.turn_activities().finish(payload)

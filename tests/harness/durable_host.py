@@ -1,0 +1,321 @@
+"""A stand-in for the Functions host's Durable extension, at its HTTP boundary.
+
+The Durable client in an HTTP function (``DurableOrchestrationClient``) talks to the extension over a local RPC
+endpoint (``rpcBaseUrl`` in the client binding JSON): POST .../orchestrators/{name}/{id} to start, GET
+.../instances/{id} for status, DELETE .../instances/ to purge, and so on. This module serves those routes on
+127.0.0.1 and runs each started orchestration through the replay harness (real replay engine, real activities),
+one at a time on a shared virtual clock. HTTP functions are then invoked exactly as the worker invokes them:
+keyword arguments, the client binding passed as a JSON string.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import queue
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import azure.functions as func
+
+from .replay import Harness, ReplayResult, VirtualClock
+
+SYSTEM_KEY = "SYSTEMKEY-never-show-me-0123456789"
+TASK_HUB = "TravelAssistantHub"
+
+
+@dataclass
+class Instance:
+    instance_id: str
+    name: str
+    input: Any
+    created: datetime
+    status: str = "Pending"
+    output: Any = None
+    custom_status: Any = None
+    updated: datetime | None = None
+    result: ReplayResult | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self, show_input: bool) -> dict[str, Any]:
+        body = {"name": self.name, "instanceId": self.instance_id, "runtimeStatus": self.status,
+                "customStatus": self.custom_status, "output": self.output,
+                "createdTime": self.created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "lastUpdatedTime": (self.updated or self.created).strftime("%Y-%m-%dT%H:%M:%SZ")}
+        body["input"] = self.input if show_input else None
+        return body
+
+
+class FakeDurableHost:
+    """Serves the Durable extension's RPC routes and executes orchestrations with the replay harness.
+
+    ``orchestrators`` maps names to orchestrator handles; ``activities`` maps activity names to callables.
+    With ``auto_run`` (default) each started orchestration runs at once on a background thread; ``hold()``
+    keeps new ones Pending/Running until ``release()``.
+    """
+
+    def __init__(self, orchestrators: dict[str, Callable[[str], str]], activities: dict[str, Callable[[Any], Any]],
+                 *, clock: VirtualClock | None = None, durations: Callable[[str, Any], float] | None = None) -> None:
+        self.orchestrators = orchestrators
+        self.activities = activities
+        self.clock = clock or VirtualClock(datetime.now(UTC))
+        self.durations = durations
+        self.instances: dict[str, Instance] = {}
+        self.requests: list[tuple[str, str]] = []
+        self._lock = threading.Lock()
+        self._work: queue.Queue[str | None] = queue.Queue()
+        self._held = threading.Event()
+        self._held.set()  # set = runs allowed
+        self._idle = threading.Condition(self._lock)
+        self._busy = 0
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._threads: list[threading.Thread] = []
+        self.fail_starts = False
+
+    # --- lifecycle --------------------------------------------------------------------------------------
+
+    @property
+    def rpc_base_url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/durabletask/"
+
+    def start(self) -> FakeDurableHost:
+        for target in (self._server.serve_forever, self._executor):
+            thread = threading.Thread(target=target, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def stop(self) -> None:
+        self._held.set()
+        self._work.put(None)
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> FakeDurableHost:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def hold(self) -> None:
+        self._held.clear()
+
+    def release(self) -> None:
+        self._held.set()
+
+    def wait_idle(self, timeout: float = 30.0) -> None:
+        """Block until every started orchestration has finished running."""
+        with self._idle:
+            if not self._idle.wait_for(lambda: self._busy == 0 and self._work.empty(), timeout):
+                raise TimeoutError("orchestrations still running")
+
+    def client_binding(self, origin: str = "http://localhost:7071") -> str:
+        """The durableClient binding JSON the host passes to the worker (management URLs carry the system key)."""
+        base = f"{origin}/runtime/webhooks/durabletask"
+        query = f"taskHub={TASK_HUB}&connection=Storage&code={SYSTEM_KEY}"
+        return json.dumps({
+            "taskHubName": TASK_HUB,
+            "creationUrls": {
+                "createNewInstancePostUri": f"{base}/orchestrators/{{functionName}}[/{{instanceId}}]?code={SYSTEM_KEY}",
+                "createAndWaitOnNewInstancePostUri":
+                    f"{base}/orchestrators/{{functionName}}[/{{instanceId}}]?timeout={{timeoutInSeconds}}"
+                    f"&pollingInterval={{intervalInSeconds}}&code={SYSTEM_KEY}",
+            },
+            "managementUrls": {
+                "id": "INSTANCEID",
+                "statusQueryGetUri": f"{base}/instances/INSTANCEID?{query}",
+                "sendEventPostUri": f"{base}/instances/INSTANCEID/raiseEvent/{{eventName}}?{query}",
+                "terminatePostUri": f"{base}/instances/INSTANCEID/terminate?reason={{text}}&{query}",
+                "rewindPostUri": f"{base}/instances/INSTANCEID/rewind?reason={{text}}&{query}",
+                "purgeHistoryDeleteUri": f"{base}/instances/INSTANCEID?{query}",
+                "restartPostUri": f"{base}/instances/INSTANCEID/restart?{query}",
+                "suspendPostUri": f"{base}/instances/INSTANCEID/suspend?reason={{text}}&{query}",
+                "resumePostUri": f"{base}/instances/INSTANCEID/resume?reason={{text}}&{query}",
+            },
+            "baseUrl": base,
+            "requiredQueryStringParameters": f"code={SYSTEM_KEY}",
+            "rpcBaseUrl": self.rpc_base_url,
+        })
+
+    # --- execution --------------------------------------------------------------------------------------
+
+    def _executor(self) -> None:
+        while True:
+            instance_id = self._work.get()
+            if instance_id is None:
+                return
+            self._held.wait()
+            instance = self.instances[instance_id]
+            if instance.status == "Terminated":
+                self._done()
+                continue
+            with self._lock:
+                instance.status = "Running"
+            harness = Harness(self.orchestrators[instance.name], self.activities, clock=self.clock,
+                              durations=self.durations)
+            try:
+                result = harness.run(instance.name, instance.input, instance_id)
+            except Exception as exc:  # harness trouble (e.g. non-determinism) = the instance fails
+                with self._lock:
+                    instance.status, instance.output = "Failed", f"harness: {exc}"
+                self._done()
+                continue
+            with self._lock:
+                instance.result = result
+                instance.updated = datetime.now(UTC)
+                instance.custom_status = result.custom_statuses[-1] if result.custom_statuses else None
+                if instance.status != "Terminated":
+                    if result.failure is not None:
+                        instance.status, instance.output = "Failed", result.failure
+                    else:
+                        instance.status, instance.output = "Completed", result.output
+            self._done()
+
+    def _done(self) -> None:
+        with self._idle:
+            self._busy -= 1
+            self._idle.notify_all()
+
+    def start_instance(self, name: str, instance_id: str, input_: Any) -> None:
+        with self._lock:
+            self.instances[instance_id] = Instance(instance_id, name, input_, datetime.now(UTC))
+            self._busy += 1
+        self._work.put(instance_id)
+
+    # --- HTTP -------------------------------------------------------------------------------------------
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        host = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:  # keep test output quiet
+                pass
+
+            def _send(self, status: int, body: Any) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _route(self, method: str) -> None:
+                parts = urlsplit(self.path)
+                path = unquote(parts.path)
+                query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+                host.requests.append((method, self.path))
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                status, body = host.dispatch(method, path, query, raw)
+                self._send(status, body)
+
+            def do_GET(self) -> None:  # noqa: N802
+                self._route("GET")
+
+            def do_POST(self) -> None:  # noqa: N802
+                self._route("POST")
+
+            def do_DELETE(self) -> None:  # noqa: N802
+                self._route("DELETE")
+
+        return Handler
+
+    def dispatch(self, method: str, path: str, query: dict[str, str], raw: bytes) -> tuple[int, Any]:
+        start = re.fullmatch(r"/durabletask/orchestrators/([^/]+)(?:/([^/]+))?", path)
+        if method == "POST" and start:
+            if self.fail_starts:
+                return 500, {"Message": "The task hub is unavailable"}
+            name, instance_id = start.group(1), start.group(2)
+            if name not in self.orchestrators:
+                return 400, {"ExceptionMessage": f"The function '{name}' doesn't exist."}
+            # The Python client sends the input JSON-encoded twice.
+            input_ = json.loads(json.loads(raw)) if raw else None
+            existing = self.instances.get(instance_id or "")
+            if existing and existing.status in ("Pending", "Running"):
+                return 500, {"Message": f"An Orchestration instance with the status {existing.status} already exists."}
+            self.start_instance(name, instance_id, input_)
+            return 202, {"id": instance_id}
+        one = re.fullmatch(r"/durabletask/instances/([^/]+)", path)
+        if method == "GET" and one:
+            instance = self.instances.get(one.group(1))
+            if instance is None:
+                return 404, None
+            with self._lock:
+                body = instance.to_json(query.get("showInput", "").lower() == "true")
+                code = {"Completed": 200, "Failed": 500, "Terminated": 400}.get(instance.status, 202)
+            return code, body
+        terminate = re.fullmatch(r"/durabletask/instances/([^/]+)/terminate", path)
+        if method == "POST" and terminate:
+            instance = self.instances.get(terminate.group(1))
+            if instance is None:
+                return 404, None
+            if instance.status not in ("Pending", "Running"):
+                return 410, None
+            with self._lock:
+                instance.status = "Terminated"
+                instance.output = query.get("reason")
+            return 202, None
+        if method == "DELETE" and one:
+            removed = self.instances.pop(one.group(1), None)
+            return (200, {"instancesDeleted": 1}) if removed else (404, {"instancesDeleted": 0})
+        if path in ("/durabletask/instances/", "/durabletask/instances"):
+            matching = self._select(query)
+            if method == "GET":
+                return 200, [i.to_json(False) for i in matching]
+            if method == "DELETE":
+                for instance in matching:
+                    self.instances.pop(instance.instance_id, None)
+                return (200, {"instancesDeleted": len(matching)}) if matching else (404, {"instancesDeleted": 0})
+        return 404, {"Message": f"no route {method} {path}"}
+
+    def _select(self, query: dict[str, str]) -> list[Instance]:
+        def parse(text: str | None) -> datetime | None:
+            return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+
+        since, until = parse(query.get("createdTimeFrom")), parse(query.get("createdTimeTo"))
+        statuses = set(query["runtimeStatus"].split(",")) if query.get("runtimeStatus") else None
+        with self._lock:
+            return [i for i in self.instances.values()
+                    if (since is None or i.created >= since) and (until is None or i.created <= until)
+                    and (statuses is None or i.status in statuses)]
+
+
+def reset_durable_client_session() -> None:
+    """The SDK keeps one aiohttp session and one asyncio.Lock per process; both bind to the event loop that
+    first used them. Tests run each invocation in a fresh loop, so start each with fresh ones."""
+    from azure.durable_functions.models.utils import http_utils
+
+    http_utils._client_session = None
+    http_utils._session_lock = asyncio.Lock()
+
+
+async def _close_durable_client_session() -> None:
+    from azure.durable_functions.models.utils import http_utils
+
+    await http_utils._close_session()
+
+
+def invoke_http(wrapper: Callable[..., Any], request: func.HttpRequest, client_binding: str) -> func.HttpResponse:
+    """Call an HTTP function (the worker-facing callable from the function index) with a durable client input
+    the way the worker does: keyword arguments, the binding as a JSON string."""
+    return invoke_http_many(wrapper, [request], client_binding)[0]
+
+
+def invoke_http_many(wrapper: Callable[..., Any], requests: list[func.HttpRequest], client_binding: str
+                     ) -> list[func.HttpResponse]:
+    """Call an HTTP function for each request, all at once on one event loop (concurrent callers)."""
+
+    async def call_all() -> list[func.HttpResponse]:
+        try:
+            return list(await asyncio.gather(*(wrapper(req=r, client=client_binding) for r in requests)))
+        finally:
+            await _close_durable_client_session()
+
+    reset_durable_client_session()
+    return asyncio.run(call_all())

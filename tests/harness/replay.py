@@ -1,0 +1,287 @@
+"""Run orchestrators through the real ``azure.durable_functions`` replay engine, without the Functions host.
+
+The Durable extension calls a Python orchestrator with a context JSON (``history``, ``input``, ...) and gets back
+an OrchestratorState JSON (``isDone``, ``actions``, ``output``, ``customStatus``). This harness plays the host:
+
+* it builds that history event by event, exactly as the extension records it (OrchestratorStarted, ExecutionStarted,
+  TaskScheduled/TaskCompleted/TaskFailed, TimerCreated/TimerFired, OrchestratorCompleted);
+* it executes scheduled activities in-process (the real activity functions, talking to fakes of the external
+  services over HTTP), with an optional virtual duration per activity;
+* it fires timers on a virtual clock, so a turn that polls for two minutes takes milliseconds;
+* when the orchestration ends, it replays the complete history from scratch once more and checks that the same
+  actions and output come out (determinism), for every scenario.
+
+It also measures what the benchmarks report: history size, replayed events, orchestrator CPU, payload sizes.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+FMT = "%Y-%m-%dT%H:%M:%S.%fZ"  # azure.durable_functions.constants.DATETIME_STRING_FORMAT
+
+# azure.durable_functions.models.history.HistoryEventType
+EXECUTION_STARTED, EXECUTION_COMPLETED, TASK_SCHEDULED, TASK_COMPLETED, TASK_FAILED = 0, 1, 4, 5, 6
+TIMER_CREATED, TIMER_FIRED, ORCHESTRATOR_STARTED, ORCHESTRATOR_COMPLETED = 10, 11, 12, 13
+# azure.durable_functions.models.actions.ActionType
+CALL_ACTIVITY, CALL_ACTIVITY_WITH_RETRY, CONTINUE_AS_NEW, CREATE_TIMER, WHEN_ANY, WHEN_ALL = 0, 1, 4, 5, 11, 12
+
+
+class VirtualClock:
+    """The one clock of a simulated world: the harness advances it, fakes read it."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._now = start or datetime(2026, 2, 9, 0, 0, tzinfo=UTC)
+        self._origin = self._now
+
+    def now(self) -> datetime:
+        return self._now
+
+    def seconds(self) -> float:
+        """Seconds since the clock's origin: a monotonic clock for fakes that take ``clock=callable``."""
+        return (self._now - self._origin).total_seconds()
+
+    def advance_to(self, moment: datetime) -> None:
+        if moment > self._now:
+            self._now = moment
+
+    def advance(self, seconds: float) -> None:
+        self._now += timedelta(seconds=seconds)
+
+
+def _ts(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime(FMT)
+
+
+def _parse_ts(text: str) -> datetime:
+    return datetime.strptime(text, FMT).replace(tzinfo=UTC)
+
+
+def flatten_actions(actions: list[Any]) -> list[dict[str, Any]]:
+    """Actions in task-id order: V1 nests one list per yield, V2 wraps fan-outs in WhenAll/WhenAny."""
+    flat: list[dict[str, Any]] = []
+    for action in actions:
+        if isinstance(action, list):
+            flat.extend(flatten_actions(action))
+        elif action.get("actionType") in (WHEN_ALL, WHEN_ANY):
+            flat.extend(flatten_actions(action["compoundActions"]))
+        else:
+            flat.append(action)
+    return flat
+
+
+class OrchestratorFailed(Exception):
+    """The orchestrator function raised: the instance would be Failed."""
+
+
+@dataclass
+class ActivityCall:
+    name: str
+    input: Any
+    output: Any
+    failed: bool
+    at: datetime
+    input_bytes: int
+    output_bytes: int
+
+
+@dataclass
+class ReplayResult:
+    output: Any
+    history: list[dict[str, Any]]
+    custom_statuses: list[Any]
+    activity_calls: list[ActivityCall]
+    timers: list[datetime]
+    episodes: int
+    replayed_events: int
+    orchestrator_cpu_s: float
+    started_at: datetime
+    finished_at: datetime
+    actions: list[dict[str, Any]] = field(default_factory=list)
+    failure: str | None = None
+
+    @property
+    def history_events(self) -> int:
+        return len(self.history)
+
+    @property
+    def elapsed_s(self) -> float:
+        return (self.finished_at - self.started_at).total_seconds()
+
+    @property
+    def max_payload_bytes(self) -> int:
+        sizes = [max(c.input_bytes, c.output_bytes) for c in self.activity_calls]
+        return max(sizes, default=0)
+
+    @property
+    def max_custom_status_bytes(self) -> int:
+        return max((len(json.dumps(s, ensure_ascii=False).encode()) for s in self.custom_statuses), default=0)
+
+    def calls(self, name: str | None = None) -> list[ActivityCall]:
+        return [c for c in self.activity_calls if name is None or c.name == name]
+
+
+class History:
+    """Builds the history list as the extension would record it."""
+
+    def __init__(self, clock: VirtualClock) -> None:
+        self.clock = clock
+        self.events: list[dict[str, Any]] = []
+
+    def add(self, event_type: int, event_id: int = -1, **extra: Any) -> dict[str, Any]:
+        event = {"EventType": event_type, "EventId": event_id, "IsPlayed": False,
+                 "Timestamp": _ts(self.clock.now()), **extra}
+        self.events.append(event)
+        return event
+
+
+def run_episode(handle: Callable[[str], str], instance_id: str, input_json: str, events: list[dict[str, Any]],
+                schema: int) -> dict[str, Any]:
+    """Invoke the orchestrator as the worker does: context JSON in, OrchestratorState JSON out."""
+    context = {"history": events, "instanceId": instance_id, "isReplaying": False, "parentInstanceId": None,
+               "input": input_json, "upperSchemaVersion": schema}
+    try:
+        return json.loads(handle(json.dumps(context)))
+    except Exception as exc:  # the SDK raises with "$OutOfProcData$" when the orchestrator function raised
+        raise OrchestratorFailed(str(exc).split("$OutOfProcData$")[0].strip()) from exc
+
+
+@dataclass
+class Hook:
+    at: datetime
+    action: Callable[[], None]
+
+
+class Harness:
+    """Runs one orchestration to its end on a virtual clock.
+
+    ``activities`` maps activity names to callables (the real activity functions). ``durations`` gives an
+    activity's virtual run time (default 0: it completes in the same instant). ``hooks`` run when the clock
+    reaches their time (e.g. a user pressing cancel after 5 s).
+    """
+
+    def __init__(self, handle: Callable[[str], str], activities: dict[str, Callable[[Any], Any]], *,
+                 clock: VirtualClock | None = None, schema: int = 1,
+                 durations: Callable[[str, Any], float] | None = None, max_episodes: int = 5000) -> None:
+        self.handle = handle
+        self.activities = activities
+        self.clock = clock or VirtualClock()
+        self.schema = schema
+        self.durations = durations or (lambda name, payload: 0.0)
+        self.max_episodes = max_episodes
+        self._hooks: list[Hook] = []
+
+    def at(self, seconds_from_now: float, action: Callable[[], None]) -> None:
+        self._hooks.append(Hook(self.clock.now() + timedelta(seconds=seconds_from_now), action))
+
+    def _run_hooks(self) -> None:
+        due = [h for h in self._hooks if h.at <= self.clock.now()]
+        for hook in due:
+            self._hooks.remove(hook)
+            hook.action()
+
+    def _execute(self, name: str, input_json: str | None) -> tuple[ActivityCall, dict[str, Any]]:
+        payload = json.loads(input_json) if input_json else None
+        fn = self.activities.get(name)
+        at = self.clock.now()
+        if fn is None:
+            output, failed, result_event = None, True, {"Reason": f"Activity '{name}' not found", "Details": ""}
+        else:
+            try:
+                output = fn(payload)
+                failed = False
+                result_event = {"Result": json.dumps(output)}
+            except Exception as exc:  # surfaces in the orchestrator as an exception, like the real host
+                output, failed = None, True
+                result_event = {"Reason": f"Activity function '{name}' failed: {exc}", "Details": type(exc).__name__}
+        call = ActivityCall(name, payload, output, failed, at, len((input_json or "").encode()),
+                            len(result_event.get("Result", "").encode()))
+        return call, result_event
+
+    def run(self, name: str, input_: Any, instance_id: str = "turn_0") -> ReplayResult:
+        input_json = json.dumps(input_)
+        history = History(self.clock)
+        started_at = self.clock.now()
+        history.add(ORCHESTRATOR_STARTED)
+        history.add(EXECUTION_STARTED, Name=name, Version="", Input=input_json)
+        queue: list[tuple[datetime, int, dict[str, Any]]] = []
+        sequence = itertools.count()
+        statuses: list[Any] = []
+        calls: list[ActivityCall] = []
+        timers: list[datetime] = []
+        known = episodes = replayed = 0
+        cpu = 0.0
+        failure = None
+        state: dict[str, Any] = {}
+        while True:
+            episodes += 1
+            if episodes > self.max_episodes:
+                raise RuntimeError(f"more than {self.max_episodes} episodes: the orchestration does not end")
+            replayed += len(history.events)
+            t0 = time.process_time()
+            try:
+                state = run_episode(self.handle, instance_id, input_json, history.events, self.schema)
+            except OrchestratorFailed as exc:
+                failure = str(exc)
+                history.add(ORCHESTRATOR_COMPLETED)
+                break
+            finally:
+                cpu += time.process_time() - t0
+            if "customStatus" in state:
+                statuses.append(state["customStatus"])
+            flat = flatten_actions(state.get("actions", []))
+            for task_id, action in enumerate(flat[known:], start=known):
+                kind = action["actionType"]
+                if kind in (CALL_ACTIVITY, CALL_ACTIVITY_WITH_RETRY):
+                    history.add(TASK_SCHEDULED, task_id, Name=action["functionName"], Input=action.get("input"))
+                    call, result = self._execute(action["functionName"], action.get("input"))
+                    calls.append(call)
+                    due = self.clock.now() + timedelta(seconds=self.durations(call.name, call.input))
+                    event_type = TASK_FAILED if call.failed else TASK_COMPLETED
+                    heapq.heappush(queue, (due, next(sequence), {"EventType": event_type,
+                                                                 "TaskScheduledId": task_id, **result}))
+                elif kind == CREATE_TIMER:
+                    history.add(TIMER_CREATED, task_id, FireAt=action["fireAt"])
+                    fire_at = _parse_ts(action["fireAt"])
+                    timers.append(fire_at)
+                    heapq.heappush(queue, (fire_at, next(sequence), {"EventType": TIMER_FIRED, "TimerId": task_id,
+                                                                     "FireAt": action["fireAt"]}))
+                else:
+                    raise NotImplementedError(f"action type {kind} is not simulated: {action}")
+            known = len(flat)
+            history.add(ORCHESTRATOR_COMPLETED)
+            if state.get("isDone"):
+                history.add(EXECUTION_COMPLETED, OrchestrationStatus=0, Result=json.dumps(state.get("output")))
+                break
+            if not queue:
+                raise RuntimeError(f"the orchestration waits for nothing the harness can deliver: {state}")
+            due = queue[0][0]
+            self.clock.advance_to(due)
+            self._run_hooks()
+            history.add(ORCHESTRATOR_STARTED)
+            while queue and queue[0][0] <= due:
+                _, _, event = heapq.heappop(queue)
+                history.add(event.pop("EventType"), **event)
+        result = ReplayResult(
+            output=state.get("output"), history=history.events, custom_statuses=statuses, activity_calls=calls,
+            timers=timers, episodes=episodes, replayed_events=replayed, orchestrator_cpu_s=cpu,
+            started_at=started_at, finished_at=self.clock.now(), actions=flatten_actions(state.get("actions", [])),
+            failure=failure)
+        if failure is None:
+            self.check_determinism(result, instance_id, input_json)
+        return result
+
+    def check_determinism(self, result: ReplayResult, instance_id: str, input_json: str) -> None:
+        """Replay the whole history from scratch: the same actions and output must come out."""
+        events = [e for e in result.history if e["EventType"] != EXECUTION_COMPLETED]
+        replay = run_episode(self.handle, instance_id, input_json, json.loads(json.dumps(events)), self.schema)
+        actions = flatten_actions(replay.get("actions", []))
+        if actions != result.actions or replay.get("output") != result.output or not replay.get("isDone"):
+            raise AssertionError("non-deterministic orchestrator: a full replay produced different actions")

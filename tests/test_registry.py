@@ -1,0 +1,134 @@
+"""The thread registry and the step journal against real Table storage (Azurite)."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from travel_assistant import runtime
+from travel_assistant.storage import ConcurrentUpdate, StepUncertain, ThreadRecord
+
+pytestmark = pytest.mark.azurite
+NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
+
+
+def record(thread_id: str = "thr_" + "a" * 32, **changes: object) -> ThreadRecord:
+    base = ThreadRecord(owner_key="owner1", thread_id=thread_id, backend="responses", created_at=NOW,
+                        last_active_at=NOW, title="大阪出張")
+    return ThreadRecord(**{**base.__dict__, **changes})
+
+
+def test_create_get_and_owner_isolation(app_env: dict[str, str]) -> None:
+    registry = runtime.thread_registry()
+    registry.create(record())
+    got = registry.get("owner1", "thr_" + "a" * 32)
+    assert got is not None and got.title == "大阪出張" and got.etag
+    assert registry.get("owner2", "thr_" + "a" * 32) is None  # another owner sees nothing
+
+
+def test_claim_is_atomic_one_writer_wins(app_env: dict[str, str]) -> None:
+    registry = runtime.thread_registry()
+    registry.create(record())
+    seen = registry.get("owner1", "thr_" + "a" * 32)
+    assert seen is not None
+
+    def claim(i: int) -> str:
+        try:
+            registry.claim_turn(seen, f"turn_{i}", NOW + timedelta(minutes=5), NOW)
+            return "won"
+        except ConcurrentUpdate:
+            return "lost"
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        outcomes = list(pool.map(claim, range(10)))
+    assert outcomes.count("won") == 1
+    stored = registry.get("owner1", "thr_" + "a" * 32)
+    assert stored is not None and stored.active_turn_id == f"turn_{outcomes.index('won')}"
+    assert stored.turn_count == 1
+
+
+def test_release_only_by_the_holder_and_idempotent(app_env: dict[str, str]) -> None:
+    registry = runtime.thread_registry()
+    registry.create(record(active_turn_id="turn_1", active_turn_expires_at=NOW + timedelta(minutes=5)))
+    assert registry.release_turn("owner1", "thr_" + "a" * 32, "turn_other", NOW) is False
+    assert registry.release_turn("owner1", "thr_" + "a" * 32, "turn_1", NOW + timedelta(seconds=30)) is True
+    assert registry.release_turn("owner1", "thr_" + "a" * 32, "turn_1", NOW) is False
+    stored = registry.get("owner1", "thr_" + "a" * 32)
+    assert stored is not None and stored.active_turn_id is None and stored.active_turn_expires_at is None
+    assert stored.last_active_at == NOW + timedelta(seconds=30)
+
+
+def test_claims_expire(app_env: dict[str, str]) -> None:
+    rec = record(active_turn_id="turn_1", active_turn_expires_at=NOW + timedelta(minutes=5))
+    assert rec.has_live_claim(NOW)
+    assert not rec.has_live_claim(NOW + timedelta(minutes=6))
+
+
+def test_cancel_flag_only_for_the_active_turn(app_env: dict[str, str]) -> None:
+    registry = runtime.thread_registry()
+    registry.create(record(active_turn_id="turn_1", active_turn_expires_at=NOW + timedelta(minutes=5)))
+    assert registry.request_cancel("owner1", "thr_" + "a" * 32, "turn_2") is False
+    assert registry.request_cancel("owner1", "thr_" + "a" * 32, "turn_1") is True
+    assert registry.cancel_requested("owner1", "thr_" + "a" * 32, "turn_1")
+    assert not registry.cancel_requested("owner1", "thr_" + "a" * 32, "turn_2")
+
+
+def test_backend_thread_id_is_set_once(app_env: dict[str, str]) -> None:
+    registry = runtime.thread_registry()
+    registry.create(record())
+    assert registry.set_backend_thread("owner1", "thr_" + "a" * 32, "conv_1") == "conv_1"
+    assert registry.set_backend_thread("owner1", "thr_" + "a" * 32, "conv_2") == "conv_1"
+    assert registry.set_backend_thread("owner1", "thr_" + "b" * 32, "conv_3") is None
+
+
+def test_delete_with_etag_refuses_a_changed_row(app_env: dict[str, str]) -> None:
+    registry = runtime.thread_registry()
+    created = registry.create(record())
+    registry.request_cancel("owner1", "thr_" + "a" * 32, "x")  # no-op: no active turn, row unchanged
+    registry.claim_turn(created, "turn_1", NOW + timedelta(minutes=5), NOW)
+    with pytest.raises(ConcurrentUpdate):
+        registry.delete("owner1", "thr_" + "a" * 32, created.etag)
+    assert registry.delete("owner1", "thr_" + "a" * 32) is True
+    assert registry.delete("owner1", "thr_" + "a" * 32) is False
+
+
+def test_idle_scan_and_owner_listing(app_env: dict[str, str]) -> None:
+    registry = runtime.thread_registry()
+    for i, age in enumerate((1, 10, 40, 90)):
+        registry.create(record(thread_id=f"thr_{i:032x}", last_active_at=NOW - timedelta(days=age)))
+    idle = {r.thread_id for r in registry.iter_idle(NOW - timedelta(days=30))}
+    assert idle == {f"thr_{2:032x}", f"thr_{3:032x}"}
+    listed = registry.list_for_owner("owner1")
+    assert [r.thread_id for r in listed] == [f"thr_{i:032x}" for i in range(4)]  # most recently active first
+
+
+def test_journal_runs_a_step_once_and_flags_an_unfinished_one(app_env: dict[str, str]) -> None:
+    journal = runtime.step_journal()
+    calls: list[int] = []
+
+    def act() -> dict[str, int]:
+        calls.append(1)
+        return {"n": len(calls)}
+
+    assert journal.run_once("turn_1", "start", act, failed_cleanly=lambda e: True) == {"n": 1}
+    assert journal.run_once("turn_1", "start", act, failed_cleanly=lambda e: True) == {"n": 1}
+    assert calls == [1]
+
+    def uncertain() -> dict[str, int]:
+        raise TimeoutError("no answer")
+
+    with pytest.raises(TimeoutError):
+        journal.run_once("turn_1", "submit-1", uncertain, failed_cleanly=lambda e: False)
+    with pytest.raises(StepUncertain):
+        journal.run_once("turn_1", "submit-1", act, failed_cleanly=lambda e: False)
+    assert calls == [1]
+
+    def rejected() -> dict[str, int]:
+        raise ValueError("400")
+
+    with pytest.raises(ValueError):
+        journal.run_once("turn_1", "submit-2", rejected, failed_cleanly=lambda e: True)
+    assert journal.run_once("turn_1", "submit-2", act, failed_cleanly=lambda e: True) == {"n": 2}
+    assert journal.forget_turn("turn_1") == 3

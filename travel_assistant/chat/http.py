@@ -1,0 +1,48 @@
+"""Framework-free request and response values for the HTTP API, and the JSON error body every route uses."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..errors import AppError
+
+
+@dataclass(frozen=True)
+class ApiRequest:
+    method: str
+    url: str
+    headers: Mapping[str, str]  # keys lower-cased
+    query: Mapping[str, str] = field(default_factory=dict)
+    route: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+    @property
+    def origin(self) -> str:
+        parts = urlsplit(self.url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+
+@dataclass(frozen=True)
+class ApiResponse:
+    status: int
+    body: Any = None  # a JSON-able value, or None for no body
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def encoded_body(self) -> bytes:
+        if self.body is None:
+            return b""
+        return json.dumps(self.body, ensure_ascii=False).encode("utf-8")
+
+
+def error_response(error: AppError, headers: Mapping[str, str] | None = None) -> ApiResponse:
+    extra = dict(headers or {})
+    if error.retry_after_s:
+        extra["Retry-After"] = str(max(1, round(error.retry_after_s)))
+    return ApiResponse(error.http_status, {"error": error.to_dict()}, extra)

@@ -1,0 +1,303 @@
+"""The HTTP API's behaviour, free of Azure Functions: each method takes an ApiRequest and returns an ApiResponse.
+
+Orchestrations are reached through the TurnRuntime port (the Functions shell adapts the Durable client to it),
+storage through the thread registry, the model (for listing and deleting threads) through the model port.
+Blocking storage and model calls run in worker threads, so the async HTTP functions never stall the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from ..constants import HEADER_PRINCIPAL_ID
+from ..errors import AppError, ErrorCode
+from ..model.errors import ModelError
+from ..model.port import ModelBackend
+from ..redaction import redact
+from ..settings import Settings, SettingsError
+from ..storage import ConcurrentUpdate, StorageUnavailable, ThreadRecord, ThreadRegistry
+from ..turn.contract import TURN_CANCELLED, TURN_FAILED, TurnConfig, TurnInput
+from . import validation
+from .http import ApiRequest, ApiResponse, error_response
+from .identity import Caller, identify
+
+logger = logging.getLogger(__name__)
+
+# A claim outlives the turn's deadline by this much, so only a turn that died without releasing it expires.
+CLAIM_GRACE = timedelta(minutes=2)
+# A claimed turn whose orchestration the runtime does not know yet may simply not have started: wait this long
+# before treating such a claim as abandoned.
+START_GRACE = timedelta(seconds=60)
+WAIT_POLL_S = 0.25
+CLAIM_ATTEMPTS = 3
+
+RUNNING_STATES = frozenset({"Pending", "Running", "ContinuedAsNew", "Suspended"})
+
+
+@dataclass(frozen=True)
+class TurnSnapshot:
+    """What the orchestration runtime knows about one turn."""
+
+    runtime_status: str
+    input: dict[str, Any] | None
+    output: dict[str, Any] | None
+    custom_status: dict[str, Any] | None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.runtime_status in RUNNING_STATES
+
+
+class TurnRuntime(Protocol):
+    """Starts chat-turn orchestrations and reads their status (adapts the Durable client)."""
+
+    async def start(self, turn_id: str, turn_input: dict[str, Any]) -> None: ...
+
+    async def snapshot(self, turn_id: str) -> TurnSnapshot | None: ...
+
+
+def turn_view(turn_id: str, snapshot: TurnSnapshot, status_url: str) -> dict[str, Any]:
+    """The public view of a turn (GET /api/chat/{turn_id})."""
+    output = snapshot.output or {}
+    view: dict[str, Any] = {"turn_id": turn_id, "thread_id": (snapshot.input or {}).get("thread_id"),
+                            "status": "running", "progress": snapshot.custom_status, "status_url": status_url}
+    if snapshot.running:
+        pass
+    elif snapshot.runtime_status == "Completed" and output.get("status"):
+        view["status"] = output["status"]
+        if output.get("reply") is not None:
+            view["reply"] = output["reply"]
+        if output.get("error") is not None:
+            view["error"] = output["error"]
+    elif snapshot.runtime_status == "Terminated":
+        view["status"] = TURN_CANCELLED
+        view["error"] = {"code": str(ErrorCode.CANCELLED), "message": "The turn was stopped by an operator."}
+    else:  # Failed, or anything the runtime may add later: the orchestrator itself crashed
+        view["status"] = TURN_FAILED
+        view["error"] = {"code": str(ErrorCode.INTERNAL_ERROR),
+                         "message": "The turn failed unexpectedly. Send the message again."}
+    for key, value in (("created_at", snapshot.created_at), ("updated_at", snapshot.updated_at)):
+        if value is not None:
+            view[key] = value.isoformat()
+    return view
+
+
+class ChatService:
+    def __init__(self, settings: Callable[[], Settings], registry: Callable[[], ThreadRegistry],
+                 backend: Callable[[], ModelBackend], runtime: TurnRuntime,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self._settings = settings
+        self._registry = registry
+        self._backend = backend
+        self._runtime = runtime
+        self._clock = clock
+
+    # --- plumbing -------------------------------------------------------------------------------------------
+
+    async def handle(self, operation: str, request: ApiRequest) -> ApiResponse:
+        """Run one operation, mapping every expected failure to its JSON error response."""
+        try:
+            return await getattr(self, operation)(request)
+        except AppError as error:
+            return error_response(error)
+        except SettingsError as error:
+            names = "; ".join(error.problems)
+            return error_response(AppError(ErrorCode.NOT_CONFIGURED, redact(f"The app is not configured: {names}"),
+                                           http_status=503))
+        except StorageUnavailable:
+            return error_response(AppError(ErrorCode.STORAGE_UNAVAILABLE, "Storage is unavailable; try again shortly.",
+                                           http_status=503, retry_after_s=5))
+        except ModelError as error:
+            return error_response(AppError(ErrorCode.MODEL_UNAVAILABLE,
+                                           f"The model service failed: {error.message}", http_status=502,
+                                           retry_after_s=error.retry_after_s if error.retryable else None))
+
+    def _caller(self, request: ApiRequest) -> Caller:
+        return identify(request.header(HEADER_PRINCIPAL_ID),
+                        require_principal=self._settings().auth.require_principal)
+
+    @staticmethod
+    def _status_url(request: ApiRequest, turn_id: str) -> str:
+        return f"{request.origin}/api/chat/{turn_id}"
+
+    async def _owned_thread(self, caller: Caller, thread_id: str) -> ThreadRecord:
+        record = await asyncio.to_thread(self._registry().get, caller.owner_key, thread_id)
+        if record is None:  # someone else's thread looks exactly like a missing one
+            raise AppError(ErrorCode.THREAD_NOT_FOUND, f"Thread {thread_id} was not found.", http_status=404)
+        return record
+
+    async def _owned_turn(self, caller: Caller, turn_id: str) -> TurnSnapshot:
+        snapshot = await self._snapshot(turn_id)
+        if snapshot is None or (snapshot.input or {}).get("owner_key") != caller.owner_key:
+            raise AppError(ErrorCode.TURN_NOT_FOUND, f"Turn {turn_id} was not found.", http_status=404)
+        return snapshot
+
+    async def _snapshot(self, turn_id: str) -> TurnSnapshot | None:
+        try:
+            return await self._runtime.snapshot(turn_id)
+        except Exception as exc:
+            logger.warning("reading turn %s failed: %s", turn_id, redact(str(exc))[:300])
+            raise AppError(ErrorCode.ORCHESTRATION_UNAVAILABLE, "The turn status is unavailable; try again shortly.",
+                           http_status=503, retry_after_s=2) from None
+
+    # --- POST /api/chat -------------------------------------------------------------------------------------
+
+    async def post_message(self, request: ApiRequest) -> ApiResponse:
+        caller = self._caller(request)
+        chat = validation.parse_chat_message(request.body)
+        wait_s = validation.parse_wait(request.query.get("wait"))
+        settings = self._settings()
+        _ = settings.model  # a turn without a usable model would only fail later: say so now
+        config = TurnConfig.from_settings(settings.turn)
+        registry = self._registry()
+        turn_id = validation.new_turn_id()
+        now = self._clock()
+        expires_at = now + timedelta(seconds=config.deadline_s) + CLAIM_GRACE
+        title = chat.message[:80]
+
+        if chat.thread_id is None:
+            thread_id = validation.new_thread_id()
+            await asyncio.to_thread(registry.create, ThreadRecord(
+                owner_key=caller.owner_key, thread_id=thread_id, backend=settings.model.api, created_at=now,
+                last_active_at=now, title=title, active_turn_id=turn_id, active_turn_expires_at=expires_at,
+                active_turn_claimed_at=now, turn_count=1))
+        else:
+            thread_id = chat.thread_id
+            busy = await self._claim(caller, thread_id, turn_id, expires_at, now, title)
+            if busy is not None:
+                url = self._status_url(request, busy)
+                return error_response(AppError(
+                    ErrorCode.TURN_ACTIVE, "This thread is still answering a message. Wait for that turn to finish.",
+                    http_status=409, details={"turn_id": busy, "status_url": url}), {"Location": url})
+
+        turn_input = TurnInput(turn_id, thread_id, caller.owner_key, chat.message, config).to_dict()
+        try:
+            await self._runtime.start(turn_id, turn_input)
+        except Exception as exc:
+            logger.warning("starting turn %s failed: %s", turn_id, redact(str(exc))[:300])
+            await asyncio.to_thread(registry.release_turn, caller.owner_key, thread_id, turn_id, self._clock())
+            raise AppError(ErrorCode.ORCHESTRATION_UNAVAILABLE, "The turn could not be started; try again shortly.",
+                           http_status=503, retry_after_s=2) from None
+
+        status_url = self._status_url(request, turn_id)
+        if wait_s > 0:
+            snapshot = await self._wait(turn_id, wait_s)
+            if snapshot is not None and not snapshot.running:
+                return ApiResponse(200, turn_view(turn_id, snapshot, status_url))
+        return ApiResponse(202, {"turn_id": turn_id, "thread_id": thread_id, "status_url": status_url},
+                           {"Location": status_url, "Retry-After": "1"})
+
+    async def _claim(self, caller: Caller, thread_id: str, turn_id: str, expires_at: datetime, now: datetime,
+                     title: str) -> str | None:
+        """Claim the thread for ``turn_id``; returns the id of the turn that holds it instead, if one does."""
+        registry = self._registry()
+        record = await self._owned_thread(caller, thread_id)
+        for _ in range(CLAIM_ATTEMPTS):
+            if record.has_live_claim(now) and await self._still_running(record, now):
+                return record.active_turn_id
+            try:
+                await asyncio.to_thread(registry.claim_turn, record, turn_id, expires_at, now, title)
+                return None
+            except ConcurrentUpdate:
+                record = await self._owned_thread(caller, thread_id)
+        return record.active_turn_id or "unknown"
+
+    async def _still_running(self, record: ThreadRecord, now: datetime) -> bool:
+        """Does the turn holding the claim still run? A finished, failed or terminated one never released the
+        thread (it crashed or was stopped), so its claim is stale."""
+        snapshot = await self._snapshot(record.active_turn_id or "")
+        if snapshot is None:
+            claimed_at = record.active_turn_claimed_at or record.last_active_at
+            return now - claimed_at < START_GRACE
+        return snapshot.running
+
+    async def _wait(self, turn_id: str, wait_s: float) -> TurnSnapshot | None:
+        deadline = time.monotonic() + wait_s
+        snapshot = None
+        while time.monotonic() < deadline:
+            snapshot = await self._snapshot(turn_id)
+            if snapshot is not None and not snapshot.running:
+                return snapshot
+            await asyncio.sleep(min(WAIT_POLL_S, max(0.0, deadline - time.monotonic())))
+        return snapshot
+
+    # --- GET /api/chat/{turn_id} and POST /api/chat/{turn_id}/cancel ----------------------------------------
+
+    async def get_turn(self, request: ApiRequest) -> ApiResponse:
+        caller = self._caller(request)
+        turn_id = validation.parse_turn_id(request.route.get("turn_id"))
+        snapshot = await self._owned_turn(caller, turn_id)
+        headers = {"Retry-After": "1"} if snapshot.running else {}
+        return ApiResponse(200, turn_view(turn_id, snapshot, self._status_url(request, turn_id)), headers)
+
+    async def cancel_turn(self, request: ApiRequest) -> ApiResponse:
+        caller = self._caller(request)
+        turn_id = validation.parse_turn_id(request.route.get("turn_id"))
+        snapshot = await self._owned_turn(caller, turn_id)
+        status_url = self._status_url(request, turn_id)
+        thread_id = (snapshot.input or {}).get("thread_id", "")
+        flagged = snapshot.running and await asyncio.to_thread(
+            self._registry().request_cancel, caller.owner_key, thread_id, turn_id)
+        if not flagged:
+            current = await self._snapshot(turn_id) or snapshot
+            if current.running:  # flagged already, or releasing right now: both end without a reply
+                return ApiResponse(202, {**turn_view(turn_id, current, status_url), "cancel_requested": True},
+                                   {"Location": status_url})
+            raise AppError(ErrorCode.TURN_FINISHED, "This turn has already finished.", http_status=409,
+                           details={"turn": turn_view(turn_id, current, status_url)})
+        return ApiResponse(202, {**turn_view(turn_id, snapshot, status_url), "cancel_requested": True},
+                           {"Location": status_url})
+
+    # --- threads --------------------------------------------------------------------------------------------
+
+    async def list_threads(self, request: ApiRequest) -> ApiResponse:
+        caller = self._caller(request)
+        limit = validation.parse_limit(request.query.get("limit"))
+        records = await asyncio.to_thread(self._registry().list_for_owner, caller.owner_key, limit)
+        now = self._clock()
+        return ApiResponse(200, {"threads": [{
+            "thread_id": r.thread_id, "title": r.title, "created_at": r.created_at.isoformat(),
+            "last_active_at": r.last_active_at.isoformat(),
+            "active_turn_id": r.active_turn_id if r.has_live_claim(now) else None} for r in records]})
+
+    async def list_messages(self, request: ApiRequest) -> ApiResponse:
+        caller = self._caller(request)
+        thread_id = validation.parse_thread_id(request.route.get("thread_id"))
+        limit = validation.parse_limit(request.query.get("limit"))
+        record = await self._owned_thread(caller, thread_id)
+        messages = []
+        if record.backend_thread_id:
+            try:
+                found = await asyncio.to_thread(self._backend().list_messages, record.backend_thread_id, limit=limit)
+            except ModelError as error:
+                if error.kind != "not_found":
+                    raise
+                found = []
+            messages = [m.to_dict() for m in found]
+        return ApiResponse(200, {"thread_id": thread_id, "messages": messages})
+
+    async def delete_thread(self, request: ApiRequest) -> ApiResponse:
+        caller = self._caller(request)
+        thread_id = validation.parse_thread_id(request.route.get("thread_id"))
+        record = await self._owned_thread(caller, thread_id)
+        now = self._clock()
+        if record.has_live_claim(now) and await self._still_running(record, now):
+            url = self._status_url(request, record.active_turn_id or "")
+            raise AppError(ErrorCode.TURN_ACTIVE, "This thread is answering a message; cancel it or wait first.",
+                           http_status=409, details={"turn_id": record.active_turn_id, "status_url": url})
+        if record.backend_thread_id:
+            await asyncio.to_thread(self._backend().delete_thread, record.backend_thread_id)  # False: already gone
+        try:
+            await asyncio.to_thread(self._registry().delete, caller.owner_key, thread_id, record.etag)
+        except ConcurrentUpdate:
+            raise AppError(ErrorCode.TURN_ACTIVE, "The thread changed while it was being deleted; try again.",
+                           http_status=409) from None
+        return ApiResponse(204)

@@ -1,0 +1,67 @@
+"""The step journal: makes a side-effecting step of a turn happen at most once, even though Durable runs an
+activity at least once.
+
+Each step (start the turn, submit round N's tool outputs, create the backend thread) gets a row keyed by
+(turn id, step name). Before acting, a step writes "started"; after, "done" with the result. A re-run of a done
+step returns the recorded result without acting again. A re-run that finds only "started" cannot know whether
+the first attempt reached the model: it raises StepUncertain rather than risk posting the user's message twice.
+A failure that certainly did not take effect (the caller says so) removes the marker, so that step may be retried.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+from azure.data.tables import TableClient
+
+from .tables import translate_storage_errors
+
+
+class StepUncertain(Exception):
+    """An earlier attempt of this step started and never recorded its outcome."""
+
+
+class StepJournal:
+    def __init__(self, table: TableClient) -> None:
+        self._table = table
+
+    @translate_storage_errors
+    def run_once(self, turn_id: str, step: str, action: Callable[[], dict[str, Any]],
+                 *, failed_cleanly: Callable[[BaseException], bool]) -> dict[str, Any]:
+        try:
+            entity = self._table.get_entity(turn_id, step)
+        except ResourceNotFoundError:
+            entity = None
+        if entity is not None:
+            if entity.get("state") == "done":
+                return json.loads(entity["result"])
+            raise StepUncertain(f"step {step} of {turn_id} started earlier and its outcome is unknown")
+        try:
+            self._table.create_entity({"PartitionKey": turn_id, "RowKey": step, "state": "started",
+                                       "started_at": datetime.now(UTC)})
+        except ResourceExistsError:
+            # A concurrent duplicate of this activity is acting right now.
+            raise StepUncertain(f"step {step} of {turn_id} is being run by another attempt") from None
+        try:
+            result = action()
+        except BaseException as exc:
+            if failed_cleanly(exc):
+                self._table.delete_entity(turn_id, step)
+            raise
+        self._table.upsert_entity({"PartitionKey": turn_id, "RowKey": step, "state": "done",
+                                   "result": json.dumps(result, ensure_ascii=False),
+                                   "finished_at": datetime.now(UTC)})
+        return result
+
+    @translate_storage_errors
+    def forget_turn(self, turn_id: str) -> int:
+        """Delete every step row of a turn (cleanup); returns how many were deleted."""
+        rows = list(self._table.query_entities("PartitionKey eq @turn", parameters={"turn": turn_id},
+                                               select=["PartitionKey", "RowKey"]))
+        for row in rows:
+            self._table.delete_entity(row["PartitionKey"], row["RowKey"])
+        return len(rows)

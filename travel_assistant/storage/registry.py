@@ -1,0 +1,221 @@
+"""The thread registry: our public thread ids, who owns them, the backend's id, and the thread's one active turn.
+
+One Table row per thread: PartitionKey = the owner's key, RowKey = the thread id. Partitioning by owner makes
+"is this caller's thread" a point read, and listing a user's threads a single-partition query.
+
+The active turn is a claim decided atomically with ETags: a writer reads the row, decides, and writes back only
+if nobody changed it in between (HTTP 412 otherwise). A claim carries an expiry, so a turn that crashed or was
+terminated cannot lock its thread forever.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from azure.core import MatchConditions
+from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
+from azure.data.tables import TableClient, UpdateMode
+
+from .tables import StorageUnavailable, etag_of, translate_storage_errors
+
+_UPDATE_ATTEMPTS = 5
+
+
+class ConcurrentUpdate(Exception):
+    """Someone else changed the row since it was read (ETag mismatch)."""
+
+
+@dataclass(frozen=True)
+class ThreadRecord:
+    owner_key: str
+    thread_id: str
+    backend: str
+    created_at: datetime
+    last_active_at: datetime
+    title: str = ""
+    backend_thread_id: str | None = None
+    active_turn_id: str | None = None
+    active_turn_expires_at: datetime | None = None
+    active_turn_claimed_at: datetime | None = None
+    cancel_requested_turn_id: str | None = None
+    turn_count: int = 0
+    etag: str | None = None
+
+    def has_live_claim(self, now: datetime) -> bool:
+        return bool(self.active_turn_id and self.active_turn_expires_at and self.active_turn_expires_at > now)
+
+    def to_entity(self) -> dict[str, Any]:
+        entity: dict[str, Any] = {
+            "PartitionKey": self.owner_key,
+            "RowKey": self.thread_id,
+            "backend": self.backend,
+            "created_at": self.created_at,
+            "last_active_at": self.last_active_at,
+            "title": self.title,
+            "backend_thread_id": self.backend_thread_id or "",
+            "active_turn_id": self.active_turn_id or "",
+            "cancel_requested_turn_id": self.cancel_requested_turn_id or "",
+            "turn_count": self.turn_count,
+        }
+        if self.active_turn_expires_at is not None:
+            entity["active_turn_expires_at"] = self.active_turn_expires_at
+        if self.active_turn_claimed_at is not None:
+            entity["active_turn_claimed_at"] = self.active_turn_claimed_at
+        return entity
+
+    @classmethod
+    def from_entity(cls, entity: Any) -> ThreadRecord:
+        return cls(
+            owner_key=entity["PartitionKey"],
+            thread_id=entity["RowKey"],
+            backend=entity.get("backend", ""),
+            created_at=entity["created_at"],
+            last_active_at=entity["last_active_at"],
+            title=entity.get("title", ""),
+            backend_thread_id=entity.get("backend_thread_id") or None,
+            active_turn_id=entity.get("active_turn_id") or None,
+            active_turn_expires_at=entity.get("active_turn_expires_at"),
+            active_turn_claimed_at=entity.get("active_turn_claimed_at"),
+            cancel_requested_turn_id=entity.get("cancel_requested_turn_id") or None,
+            turn_count=int(entity.get("turn_count", 0)),
+            etag=etag_of(entity),
+        )
+
+
+class ThreadRegistry:
+    def __init__(self, table: TableClient) -> None:
+        self._table = table
+
+    # --- reads ---------------------------------------------------------------------------------------------
+
+    @translate_storage_errors
+    def get(self, owner_key: str, thread_id: str) -> ThreadRecord | None:
+        try:
+            return ThreadRecord.from_entity(self._table.get_entity(owner_key, thread_id))
+        except ResourceNotFoundError:
+            return None
+
+    @translate_storage_errors
+    def list_for_owner(self, owner_key: str, limit: int = 100) -> list[ThreadRecord]:
+        rows = self._table.query_entities("PartitionKey eq @owner", parameters={"owner": owner_key},
+                                          results_per_page=min(limit, 1000))
+        records = []
+        for entity in rows:
+            records.append(ThreadRecord.from_entity(entity))
+            if len(records) >= limit:
+                break
+        return sorted(records, key=lambda r: r.last_active_at, reverse=True)
+
+    @translate_storage_errors
+    def iter_idle(self, before: datetime, page_size: int = 200) -> Iterator[ThreadRecord]:
+        """Every thread last active before ``before`` (a full-table scan; used by the cleanup job only)."""
+        rows = self._table.query_entities("last_active_at lt @before", parameters={"before": before},
+                                          results_per_page=page_size)
+        for entity in rows:
+            yield ThreadRecord.from_entity(entity)
+
+    @translate_storage_errors
+    def cancel_requested(self, owner_key: str, thread_id: str, turn_id: str) -> bool:
+        record = self.get(owner_key, thread_id)
+        return record is not None and record.cancel_requested_turn_id == turn_id
+
+    # --- writes --------------------------------------------------------------------------------------------
+
+    @translate_storage_errors
+    def create(self, record: ThreadRecord) -> ThreadRecord:
+        """Insert a new thread row (typically already claimed by its first turn)."""
+        metadata = self._table.create_entity(record.to_entity())
+        return replace(record, etag=metadata.get("etag"))
+
+    @translate_storage_errors
+    def replace_if_unchanged(self, record: ThreadRecord) -> ThreadRecord:
+        """Write ``record`` back only if the stored row still has ``record.etag``; else ConcurrentUpdate."""
+        try:
+            metadata = self._table.update_entity(record.to_entity(), mode=UpdateMode.REPLACE, etag=record.etag,
+                                                 match_condition=MatchConditions.IfNotModified)
+        except ResourceNotFoundError:
+            raise ConcurrentUpdate(f"thread {record.thread_id} was deleted") from None
+        except HttpResponseError as exc:
+            if exc.status_code == 412:
+                raise ConcurrentUpdate(f"thread {record.thread_id} changed") from None
+            raise
+        return replace(record, etag=metadata.get("etag"))
+
+    def claim_turn(self, record: ThreadRecord, turn_id: str, expires_at: datetime, now: datetime,
+                   title: str | None = None) -> ThreadRecord:
+        """Make ``turn_id`` the thread's active turn, if the row is as the caller read it."""
+        return self.replace_if_unchanged(replace(
+            record, active_turn_id=turn_id, active_turn_expires_at=expires_at, active_turn_claimed_at=now,
+            cancel_requested_turn_id=None, last_active_at=now, turn_count=record.turn_count + 1,
+            title=record.title or (title or "")))
+
+    def release_turn(self, owner_key: str, thread_id: str, turn_id: str, now: datetime) -> bool:
+        """Clear the claim if ``turn_id`` still holds it. Idempotent: False if it no longer does."""
+        def release(r: ThreadRecord) -> ThreadRecord | None:
+            if r.active_turn_id != turn_id:
+                return None
+            return replace(r, active_turn_id=None, active_turn_expires_at=None, active_turn_claimed_at=None,
+                           cancel_requested_turn_id=None, last_active_at=max(now, r.last_active_at))
+
+        return self._update(owner_key, thread_id, release)
+
+    def request_cancel(self, owner_key: str, thread_id: str, turn_id: str) -> bool:
+        """Flag the running turn for cancellation; the orchestrator acts on it at its next step."""
+        return self._update(owner_key, thread_id, lambda r: replace(r, cancel_requested_turn_id=turn_id)
+                            if r.active_turn_id == turn_id and r.cancel_requested_turn_id != turn_id else None)
+
+    def set_backend_thread(self, owner_key: str, thread_id: str, backend_thread_id: str) -> str | None:
+        """Record the backend's thread id unless one is already there; returns the id that is stored
+        (None if the thread row is gone)."""
+        for _ in range(_UPDATE_ATTEMPTS):
+            record = self.get(owner_key, thread_id)
+            if record is None:
+                return None
+            if record.backend_thread_id:
+                return record.backend_thread_id
+            try:
+                self.replace_if_unchanged(replace(record, backend_thread_id=backend_thread_id))
+                return backend_thread_id
+            except ConcurrentUpdate:
+                continue
+        raise StorageUnavailable(f"thread {thread_id} kept changing; gave up after {_UPDATE_ATTEMPTS} attempts")
+
+    @translate_storage_errors
+    def delete(self, owner_key: str, thread_id: str, etag: str | None = None) -> bool:
+        """Delete the row (only if unchanged when ``etag`` is given). False if it was already gone."""
+        try:
+            if etag:
+                self._table.delete_entity(owner_key, thread_id, etag=etag,
+                                          match_condition=MatchConditions.IfNotModified)
+            else:
+                self._table.get_entity(owner_key, thread_id, select=["RowKey"])
+                self._table.delete_entity(owner_key, thread_id)
+        except ResourceNotFoundError:
+            return False
+        except HttpResponseError as exc:
+            if exc.status_code == 412:
+                raise ConcurrentUpdate(f"thread {thread_id} changed") from None
+            raise
+        return True
+
+    def _update(self, owner_key: str, thread_id: str, change: Any) -> bool:
+        """Read-modify-write with ETag retries. ``change`` returns the new record, or None for no change."""
+        for _ in range(_UPDATE_ATTEMPTS):
+            record = self.get(owner_key, thread_id)
+            if record is None:
+                return False
+            updated = change(record)
+            if updated is None:
+                return False
+            try:
+                self.replace_if_unchanged(updated)
+                return True
+            except ConcurrentUpdate:
+                continue
+        raise StorageUnavailable(f"thread {thread_id} kept changing; gave up after {_UPDATE_ATTEMPTS} attempts")
+
+
+__all__ = ["ConcurrentUpdate", "ResourceExistsError", "ThreadRecord", "ThreadRegistry"]

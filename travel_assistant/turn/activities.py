@@ -1,0 +1,168 @@
+"""The bodies of the chat turn's model activities. Each may run more than once (Durable delivers activities at
+least once), so each is idempotent: reads are naturally, and the two writes that would be visible twice (posting
+the user's message, submitting tool outputs) go through the step journal.
+
+Every method answers with an envelope and never raises for expected failures: {"ok": true, ...} or
+{"ok": false, "error": {"kind", "message", "retryable", "retry_after_s"}}.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Any
+
+from .. import assistant
+from ..constants import MAX_REPLY_CHARS, MAX_TOOL_ARGUMENT_CHARS
+from ..model.errors import ModelError, ModelErrorKind
+from ..model.port import ModelBackend, RunStatus, ToolCall, ToolOutput, TurnRequest, TurnState
+from ..redaction import redact
+from ..storage import StepJournal, StepUncertain, StorageUnavailable, ThreadRegistry
+
+logger = logging.getLogger(__name__)
+
+# Total room for the model's tool-call arguments in one activity output (Durable moves > 45 KB to blobs).
+TOOL_ARGUMENTS_BUDGET = 24_000
+
+# Failures after which the model certainly did not act on the request, so repeating it cannot double-post.
+_CLEAN_FAILURES = frozenset({ModelErrorKind.RATE_LIMITED, ModelErrorKind.BAD_REQUEST, ModelErrorKind.AUTH,
+                             ModelErrorKind.NOT_FOUND, ModelErrorKind.THREAD_BUSY})
+
+
+def _failed_cleanly(exc: BaseException) -> bool:
+    if isinstance(exc, ModelError):
+        # An HTTP error status is the service saying it did not do it; a timeout or a reset says nothing.
+        return exc.kind in _CLEAN_FAILURES or (exc.kind is ModelErrorKind.UNAVAILABLE and exc.status_code is not None)
+    return isinstance(exc, StorageUnavailable)
+
+
+def _error(kind: ModelErrorKind | str, message: str, retryable: bool, retry_after_s: float | None = None,
+           ) -> dict[str, Any]:
+    return {"ok": False, "error": {"kind": str(kind), "message": redact(message)[:500], "retryable": retryable,
+                                   "retry_after_s": retry_after_s}}
+
+
+def _guarded(fn: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    """Turn expected failures into error envelopes; log (redacted) and envelope the unexpected ones too, so a
+    bug surfaces as a clear turn error instead of a raw exception string in the orchestration history."""
+
+    def wrapper(self: TurnActivities, payload: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return fn(self, payload)
+        except ModelError as exc:
+            return _error(exc.kind, exc.message, exc.retryable, exc.retry_after_s)
+        except StepUncertain as exc:
+            return _error(ModelErrorKind.UNCERTAIN, str(exc), False)
+        except StorageUnavailable as exc:
+            return _error(ModelErrorKind.UNAVAILABLE, f"Storage is unavailable: {exc}", True, 5.0)
+        except Exception as exc:
+            logger.exception("activity %s failed unexpectedly", fn.__name__)
+            return _error("internal", f"{type(exc).__name__}: {exc}", False)
+
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    return wrapper
+
+
+def _bounded_state(state: TurnState) -> dict[str, Any]:
+    """The state as JSON, with tool-call arguments cut to a budget so the activity output stays small.
+    A call whose arguments do not fit keeps its id (every call needs an output) and gets an empty argument
+    text, which validation then answers with an error the model can act on."""
+    calls, used = [], 0
+    for call in state.tool_calls:
+        arguments = call.arguments
+        if len(arguments) > MAX_TOOL_ARGUMENT_CHARS or used + len(arguments) > TOOL_ARGUMENTS_BUDGET:
+            arguments = ""
+        used += len(arguments)
+        calls.append(ToolCall(call.id, call.name[:64], arguments))
+    data = state.to_dict()
+    data["tool_calls"] = [c.to_dict() for c in calls]
+    return data
+
+
+class TurnActivities:
+    def __init__(self, backend: Callable[[], ModelBackend], registry: Callable[[], ThreadRegistry],
+                 journal: Callable[[], StepJournal], clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
+        # Factories, not instances: an activity that never needs the model never builds its client.
+        self._backend = backend
+        self._registry = registry
+        self._journal = journal
+        self._clock = clock
+
+    def _request(self, payload: dict[str, Any]) -> TurnRequest:
+        today = date.fromisoformat(payload["today"])
+        return TurnRequest(message=payload.get("message", ""), instructions=assistant.INSTRUCTIONS,
+                           date_context=assistant.date_context(today), tools=assistant.neutral_tools(),
+                           turn_id=payload["turn_id"])
+
+    def _answer(self, payload: dict[str, Any], state: TurnState) -> dict[str, Any]:
+        """The envelope for a model state: the state, whether the user asked to cancel, and the reply once the
+        run has completed (fetched here, to save the orchestrator a round trip)."""
+        result: dict[str, Any] = {"ok": True, "state": _bounded_state(state), "cancel_requested": False}
+        if state.status is RunStatus.COMPLETED:
+            reply = self._backend().get_reply(payload["backend_thread_id"], state.run_id)
+            result["reply"] = {"text": reply.text[:MAX_REPLY_CHARS]}
+        elif state.status is not RunStatus.CANCELLED:
+            result["cancel_requested"] = self._registry().cancel_requested(
+                payload["owner_key"], payload["thread_id"], payload["turn_id"])
+        return result
+
+    @_guarded
+    def ensure_thread(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """The backend thread (Conversation or Assistants thread) for our thread, created on the first turn."""
+        registry = self._registry()
+        record = registry.get(payload["owner_key"], payload["thread_id"])
+        if record is None:
+            return _error(ModelErrorKind.NOT_FOUND, "The thread no longer exists", False)
+        if record.backend_thread_id:
+            return {"ok": True, "backend_thread_id": record.backend_thread_id}
+        created = self._journal().run_once(
+            payload["turn_id"], "create-thread",
+            lambda: {"id": self._backend().create_thread(metadata={"thread_id": payload["thread_id"]})},
+            failed_cleanly=_failed_cleanly)
+        stored = registry.set_backend_thread(payload["owner_key"], payload["thread_id"], created["id"])
+        if stored is None:
+            return _error(ModelErrorKind.NOT_FOUND, "The thread no longer exists", False)
+        return {"ok": True, "backend_thread_id": stored}
+
+    @_guarded
+    def start(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Post the user's message and start the model run (once per turn, however often this runs)."""
+        request = self._request(payload)
+        state = self._journal().run_once(
+            payload["turn_id"], "start",
+            lambda: self._backend().start_turn(payload["backend_thread_id"], request).to_dict(),
+            failed_cleanly=_failed_cleanly)
+        return self._answer(payload, TurnState.from_dict(state))
+
+    @_guarded
+    def poll(self, payload: dict[str, Any]) -> dict[str, Any]:
+        state = self._backend().get_turn_state(payload["backend_thread_id"], payload["run_id"])
+        return self._answer(payload, state)
+
+    @_guarded
+    def submit(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Submit all of a round's tool outputs in one call (once per round) unless the user cancelled."""
+        if self._registry().cancel_requested(payload["owner_key"], payload["thread_id"], payload["turn_id"]):
+            return {"ok": True, "state": None, "cancel_requested": True}
+        outputs = [ToolOutput.from_dict(o) for o in payload["outputs"]]
+        request = self._request(payload)
+        state = self._journal().run_once(
+            payload["turn_id"], f"submit-{payload['round']}",
+            lambda: self._backend().submit_tool_outputs(
+                payload["backend_thread_id"], payload["run_id"], outputs, request).to_dict(),
+            failed_cleanly=_failed_cleanly)
+        return self._answer(payload, TurnState.from_dict(state))
+
+    @_guarded
+    def cancel(self, payload: dict[str, Any]) -> dict[str, Any]:
+        state = self._backend().cancel_turn(payload["backend_thread_id"], payload["run_id"])
+        return {"ok": True, "state": _bounded_state(state)}
+
+    @_guarded
+    def finish(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Release the thread for its next turn (a no-op if this turn no longer holds it)."""
+        released = self._registry().release_turn(payload["owner_key"], payload["thread_id"], payload["turn_id"],
+                                                 self._clock())
+        return {"ok": True, "released": released}

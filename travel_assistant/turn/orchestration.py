@@ -1,0 +1,322 @@
+"""The chat turn as a Durable orchestration: start the model run, poll it with durable timers, run the tools it
+asks for in parallel, submit their outputs, and return the reply.
+
+This is a deterministic generator over the Durable orchestration context (``call_activity``, ``create_timer``,
+``task_all``, ``set_custom_status``, ``current_utc_datetime``); it imports nothing from Azure Functions, so it
+runs unchanged under the real replay engine in the tests. Rules it follows because it is replayed:
+time only from ``context.current_utc_datetime``; no I/O; every side effect is an activity.
+
+Activities answer with envelopes ({"ok": true, ...} or {"ok": false, "error": {...}}) instead of raising for
+expected failures: Durable would turn a raised exception into an untyped error string.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Generator
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from .. import tools
+from ..constants import (
+    ACTIVITY_CANCEL_TURN,
+    ACTIVITY_ENSURE_THREAD,
+    ACTIVITY_FINISH_TURN,
+    ACTIVITY_POLL_TURN,
+    ACTIVITY_START_TURN,
+    ACTIVITY_SUBMIT_TOOL_OUTPUTS,
+    JST,
+    MAX_ACTIVITY_PAYLOAD_BYTES,
+    MAX_TOOL_OUTPUT_BYTES,
+)
+from ..errors import ErrorCode
+from ..model.errors import ModelErrorKind
+from ..model.port import RunStatus, TurnState, Usage
+from . import progress as phases
+from .contract import TURN_CANCELLED, TURN_COMPLETED, TURN_FAILED, TurnInput
+from .polling import next_poll_delay, retry_delay
+
+Task = Any  # a Durable task; yielding it gives its result
+Steps = Generator[Task, Any, Any]
+
+FINISH_ATTEMPTS = 5
+TOOL_RETRY_DELAY_S = 2.0
+# Room for all of a round's tool outputs in the one submit activity input, under Durable's 45 KB.
+SUBMIT_OUTPUTS_BUDGET = MAX_ACTIVITY_PAYLOAD_BYTES - 4000
+
+
+class TurnEnded(Exception):
+    """Ends the turn early with a status and an error (raised inside the generator, caught at the top)."""
+
+    def __init__(self, status: str, code: ErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+_RUN_FAILURES = {
+    RunStatus.FAILED: (ErrorCode.MODEL_FAILED, "The model run failed"),
+    RunStatus.EXPIRED: (ErrorCode.MODEL_EXPIRED, "The model run expired before it finished"),
+    RunStatus.INCOMPLETE: (ErrorCode.MODEL_INCOMPLETE, "The model stopped before finishing its answer"),
+}
+
+_MODEL_ERROR_CODES = {
+    ModelErrorKind.RATE_LIMITED: ErrorCode.MODEL_RATE_LIMITED,
+    ModelErrorKind.UNAVAILABLE: ErrorCode.MODEL_UNAVAILABLE,
+    ModelErrorKind.TIMEOUT: ErrorCode.MODEL_UNAVAILABLE,
+    ModelErrorKind.THREAD_BUSY: ErrorCode.MODEL_THREAD_BUSY,
+    ModelErrorKind.UNCERTAIN: ErrorCode.START_UNCERTAIN,
+}
+
+
+class ChatTurn:
+    """One execution (or replay) of the orchestration. Holds only what the generator derives as it goes."""
+
+    def __init__(self, context: Any) -> None:
+        self.context = context
+        self.turn = TurnInput.from_dict(context.get_input())
+        self.config = self.turn.config
+        self.started_at: datetime = context.current_utc_datetime
+        self.deadline = self.started_at + timedelta(seconds=self.config.deadline_s)
+        self.progress = phases.Progress()
+        self.backend_thread_id = ""
+        self.run_id = ""
+        self.usage_by_run: dict[str, Usage] = {}
+        self.tool_record: list[dict[str, Any]] = []
+        self.hosted_tools: set[str] = set()
+        self.rounds = 0
+
+    # --- small helpers ----------------------------------------------------------------------------------
+
+    @property
+    def now(self) -> datetime:
+        return self.context.current_utc_datetime
+
+    def today(self) -> date:
+        return self.now.astimezone(JST).date()
+
+    def report(self, phase: str | None = None, **changes: Any) -> None:
+        if phase:
+            self.progress.phase = phase
+        for name, value in changes.items():
+            setattr(self.progress, name, value)
+        self.progress.elapsed_s = (self.now - self.started_at).total_seconds()
+        self.context.set_custom_status(self.progress.to_dict())
+
+    def wait_until(self, fire_at: datetime) -> Task:
+        return self.context.create_timer(min(fire_at, self.deadline))
+
+    def payload(self, **extra: Any) -> dict[str, Any]:
+        return {**self.turn.identity(), "backend_thread_id": self.backend_thread_id, "run_id": self.run_id,
+                **extra}
+
+    # --- the turn ---------------------------------------------------------------------------------------
+
+    def run(self) -> Steps:
+        """The whole turn; always releases the thread, whatever happened."""
+        try:
+            result = yield from self._converse()
+        except TurnEnded as ended:
+            result = yield from self._end_early(ended)
+        except Exception as exc:  # a bug or a failed activity invocation: fail the turn, keep the thread usable
+            result = self._result(TURN_FAILED, error=(ErrorCode.INTERNAL_ERROR,
+                                                      f"The turn failed unexpectedly: {str(exc)[:200]}"))
+        self.report(phases.PHASE_FINISHING)
+        yield from self._finish()
+        self.report(phases.PHASE_DONE, model_status=self.progress.model_status, tools_running=[])
+        return result
+
+    def _converse(self) -> Steps:
+        self.report(phases.PHASE_STARTING)
+        ensured = yield from self._call_model(ACTIVITY_ENSURE_THREAD, self.payload())
+        self.backend_thread_id = ensured["backend_thread_id"]
+        started = yield from self._call_model(ACTIVITY_START_TURN, self.payload(
+            message=self.turn.message, today=self.today().isoformat()))
+        state, reply = yield from self._accept(started)
+        run_began = self.now
+        while True:
+            if self.now >= self.deadline and state.status is not RunStatus.COMPLETED:
+                raise TurnEnded(TURN_FAILED, ErrorCode.TIMEOUT,
+                                f"The turn took longer than its {self.config.deadline_s} s deadline")
+            if state.status.is_active:
+                self.report(phases.PHASE_THINKING, model_status=str(state.status))
+                delay = next_poll_delay((self.now - run_began).total_seconds(),
+                                        first_delay_s=self.config.poll_first_delay_s,
+                                        max_delay_s=self.config.poll_max_delay_s, poll_after_ms=state.poll_after_ms)
+                yield self.wait_until(self.now + timedelta(seconds=delay))
+                if self.now >= self.deadline:
+                    continue  # the check above ends the turn
+                polled = yield from self._call_model(ACTIVITY_POLL_TURN, self.payload())
+                state, reply = yield from self._accept(polled)
+            elif state.status is RunStatus.REQUIRES_ACTION:
+                outputs = yield from self._run_tools(state)
+                submitted = yield from self._call_model(ACTIVITY_SUBMIT_TOOL_OUTPUTS, self.payload(
+                    outputs=outputs, round=self.rounds, message=self.turn.message, today=self.today().isoformat()))
+                state, reply = yield from self._accept(submitted)
+                run_began = self.now
+            elif state.status is RunStatus.COMPLETED:
+                return self._completed(reply or {})
+            elif state.status is RunStatus.CANCELLED:
+                raise TurnEnded(TURN_CANCELLED, ErrorCode.CANCELLED, "The model run was cancelled")
+            else:
+                code, text = _RUN_FAILURES.get(state.status, (ErrorCode.MODEL_ERROR, "The model run ended badly"))
+                detail = f": {state.error.message}" if state.error and state.error.message else ""
+                raise TurnEnded(TURN_FAILED, code, f"{text}{detail}"[:500])
+
+    def _accept(self, result: dict[str, Any]) -> Steps:
+        """Take an activity's model state; act on a cancel request first."""
+        if result.get("cancel_requested"):
+            yield from self._cancel_model_run()
+            raise TurnEnded(TURN_CANCELLED, ErrorCode.CANCELLED, "The turn was cancelled by the user")
+        state = TurnState.from_dict(result["state"])
+        self.run_id = state.run_id
+        if state.usage:
+            self.usage_by_run[state.run_id] = state.usage
+        self.hosted_tools.update(state.hosted_tools)
+        self.progress.model_status = str(state.status)
+        return state, result.get("reply")
+
+    def _call_model(self, activity: str, payload: dict[str, Any]) -> Steps:
+        """Call a model activity, retrying transient failures with durable-timer backoff within the deadline."""
+        attempt = 0
+        while True:
+            result = yield self.context.call_activity(activity, payload)
+            if result.get("ok"):
+                if attempt:
+                    self.report(retry_attempt=0)
+                return result
+            error = result["error"]
+            kind = error.get("kind", "")
+            if kind == "not_found" and activity == ACTIVITY_ENSURE_THREAD:
+                raise TurnEnded(TURN_FAILED, ErrorCode.THREAD_NOT_FOUND, "The thread was deleted during the turn")
+            code = _MODEL_ERROR_CODES.get(kind, ErrorCode.MODEL_ERROR)  # type: ignore[call-overload]
+            message = f"The model service answered with an error: {error.get('message', '')}"[:500]
+            if not error.get("retryable") or attempt >= self.config.max_model_retries:
+                if kind == ModelErrorKind.UNCERTAIN:
+                    message = ("The assistant may have received this message, but the app could not confirm it. "
+                               "Reload the conversation before sending it again.")
+                raise TurnEnded(TURN_FAILED, code, message)
+            delay = retry_delay(attempt, error.get("retry_after_s"))
+            if self.now + timedelta(seconds=delay) >= self.deadline:
+                raise TurnEnded(TURN_FAILED, code,
+                                f"{message} (a retry in {delay:.0f} s would pass the turn's deadline)"[:500])
+            attempt += 1
+            self.report(phases.PHASE_WAITING_TO_RETRY, retry_attempt=attempt)
+            yield self.context.create_timer(self.now + timedelta(seconds=delay))
+
+    # --- tools ------------------------------------------------------------------------------------------
+
+    def _run_tools(self, state: TurnState) -> Steps:
+        """Answer every tool call of the round: invalid ones at once, valid ones as parallel activities, with
+        one more attempt for transient failures. Returns the outputs for the submit activity."""
+        self.rounds += 1
+        calls = list(state.tool_calls)
+        envelopes: dict[str, dict[str, Any]] = {}
+        if self.rounds > self.config.max_tool_rounds:
+            for call in calls:
+                envelopes[call.id] = _error_envelope(
+                    "tool_budget_exhausted",
+                    f"No more tool calls are allowed in this turn ({self.config.max_tool_rounds} rounds). "
+                    "Answer with the information you already have.")
+            if self.rounds > self.config.max_tool_rounds + 1:
+                yield from self._cancel_model_run()
+                raise TurnEnded(TURN_FAILED, ErrorCode.TOO_MANY_TOOL_ROUNDS,
+                                f"The model kept calling tools after {self.config.max_tool_rounds} rounds")
+            return self._outputs(calls, envelopes)
+
+        budget = min(MAX_TOOL_OUTPUT_BYTES, SUBMIT_OUTPUTS_BUDGET // max(1, len(calls)))
+        today = self.today()
+        pending = []
+        for call in calls:
+            checked = tools.validate_call(call.name, call.arguments, today)
+            if checked.get("ok"):
+                pending.append((call, checked["arguments"]))
+            else:
+                envelopes[call.id] = checked
+        attempt = 1
+        while pending:
+            self.report(phases.PHASE_RUNNING_TOOLS, round=self.rounds,
+                        tools_running=[call.name for call, _ in pending])
+            tasks = [self.context.call_activity(tools.activity_name(call.name), {
+                "tool": call.name, "call_id": call.id, "arguments": arguments,
+                "today": today.isoformat(), "max_output_bytes": budget}) for call, arguments in pending]
+            try:
+                results = yield self.context.task_all(tasks)
+            except Exception as exc:  # an activity crashed instead of answering with an envelope
+                results = [_error_envelope("tool_failed", f"The tool failed: {str(exc)[:200]}")] * len(pending)
+            retry, retry_after = [], TOOL_RETRY_DELAY_S
+            for (call, arguments), result in zip(pending, results, strict=True):
+                envelopes[call.id] = result  # kept as the answer unless a retry replaces it
+                error = result.get("error") or {}
+                if not result.get("ok") and error.get("retryable") and attempt < self.config.max_tool_attempts:
+                    retry.append((call, arguments))
+                    retry_after = max(retry_after, float(error.get("retry_after_s") or 0))
+            if retry and self.now + timedelta(seconds=retry_after) >= self.deadline:
+                retry = []  # no time left: the model gets the transient error and can tell the user
+            pending = retry
+            if pending:
+                attempt += 1
+                yield self.context.create_timer(self.now + timedelta(seconds=retry_after))
+        return self._outputs(calls, envelopes)
+
+    def _outputs(self, calls: list[Any], envelopes: dict[str, dict[str, Any]]) -> list[dict[str, str]]:
+        outputs = []
+        for call in calls:
+            envelope = envelopes.get(call.id) or _error_envelope("internal_error", "No result for this call")
+            self.tool_record.append({"name": call.name, "ok": bool(envelope.get("ok")), "round": self.rounds})
+            outputs.append({"call_id": call.id, "output": json.dumps(envelope, ensure_ascii=False)})
+        self.report(tools_running=[], tools_done=[{"name": r["name"], "ok": r["ok"]} for r in self.tool_record])
+        return outputs
+
+    # --- endings ----------------------------------------------------------------------------------------
+
+    def _cancel_model_run(self) -> Steps:
+        """Best effort: stop the model run so it does not keep working (and billing) after the turn ends."""
+        if not self.run_id:
+            return
+        self.report(phases.PHASE_CANCELLING)
+        result = yield self.context.call_activity(ACTIVITY_CANCEL_TURN, self.payload())
+        if result.get("ok") and result.get("state"):
+            self.progress.model_status = result["state"]["status"]
+
+    def _end_early(self, ended: TurnEnded) -> Steps:
+        if ended.code is ErrorCode.TIMEOUT or (ended.status == TURN_FAILED and self.progress.model_status in (
+                "queued", "in_progress", "requires_action")):
+            yield from self._cancel_model_run()
+        return self._result(ended.status, error=(ended.code, ended.message))
+
+    def _finish(self) -> Steps:
+        """Release the thread. Retried a few times; if storage stays down, the claim's expiry frees it."""
+        for attempt in range(FINISH_ATTEMPTS):
+            result = yield self.context.call_activity(ACTIVITY_FINISH_TURN, self.turn.identity())
+            if result.get("ok"):
+                return
+            yield self.context.create_timer(self.now + timedelta(seconds=retry_delay(attempt, None)))
+
+    def _completed(self, reply: dict[str, Any]) -> dict[str, Any]:
+        return self._result(TURN_COMPLETED, reply_text=reply.get("text", ""))
+
+    def _result(self, status: str, *, reply_text: str | None = None,
+                error: tuple[ErrorCode, str] | None = None) -> dict[str, Any]:
+        usage = Usage()
+        for run_usage in self.usage_by_run.values():
+            usage = usage + run_usage
+        tool_calls = list(self.tool_record) + [{"name": name, "hosted": True} for name in sorted(self.hosted_tools)]
+        return {
+            "turn_id": self.turn.turn_id,
+            "thread_id": self.turn.thread_id,
+            "status": status,
+            "reply": None if reply_text is None else {"text": reply_text, "tool_calls": tool_calls,
+                                                      "usage": usage.to_dict()},
+            "error": None if error is None else {"code": str(error[0]), "message": error[1]},
+            "rounds": self.rounds,
+            "elapsed_s": round((self.now - self.started_at).total_seconds(), 3),
+        }
+
+
+def _error_envelope(code: str, message: str, retryable: bool = False) -> dict[str, Any]:
+    return {"ok": False, "error": {"code": code, "message": message, "retryable": retryable}}
+
+
+def chat_turn_orchestration(context: Any) -> Steps:
+    """The orchestrator function body (the Functions shell registers it with an orchestration trigger)."""
+    return (yield from ChatTurn(context).run())
