@@ -9,6 +9,6 @@ bp = df.Blueprint()
 
 
 @bp.function_name(ORCHESTRATOR_CHAT_TURN)
-@bp.orchestration_trigger(context_name="context")
+@bp.orchestration_trigger(context_name="context", input_type=dict)
 def chat_turn(context: df.DurableOrchestrationContext):  # noqa: ANN201 - a generator, as Durable requires
     return (yield from chat_turn_orchestration(context))

@@ -55,3 +55,13 @@ def app_env(azurite: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str,
     runtime.reset()
     yield env
     runtime.reset()
+
+
+@pytest.fixture
+def durable_host() -> Iterator[object]:
+    """The fake Durable extension, running the app's real orchestrator and activities (see harness)."""
+    from tests.harness.durable_host import FakeDurableHost
+    from tests.harness.functions import activities, orchestrators
+
+    with FakeDurableHost(orchestrators(), activities()) as host:
+        yield host

@@ -77,6 +77,7 @@ class FakeDurableHost:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._threads: list[threading.Thread] = []
         self.fail_starts = False
+        self._stopping = False
 
     # --- lifecycle --------------------------------------------------------------------------------------
 
@@ -85,13 +86,14 @@ class FakeDurableHost:
         return f"http://127.0.0.1:{self._server.server_address[1]}/durabletask/"
 
     def start(self) -> FakeDurableHost:
-        for target in (self._server.serve_forever, self._executor):
+        for target in (lambda: self._server.serve_forever(poll_interval=0.02), self._executor):
             thread = threading.Thread(target=target, daemon=True)
             thread.start()
             self._threads.append(thread)
         return self
 
     def stop(self) -> None:
+        self._stopping = True  # queued orchestrations are dropped: the next test has another environment
         self._held.set()
         self._work.put(None)
         self._server.shutdown()
@@ -152,7 +154,7 @@ class FakeDurableHost:
                 return
             self._held.wait()
             instance = self.instances[instance_id]
-            if instance.status == "Terminated":
+            if instance.status == "Terminated" or self._stopping:
                 self._done()
                 continue
             with self._lock:
