@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..constants import HEADER_PRINCIPAL_ID
 from ..errors import AppError, ErrorCode
@@ -21,11 +21,14 @@ from ..model.errors import ModelError
 from ..model.port import ModelBackend
 from ..redaction import redact
 from ..settings import Settings, SettingsError
-from ..storage import ConcurrentUpdate, StorageUnavailable, ThreadRecord, ThreadRegistry
+from ..storage import ConcurrentUpdate, StorageUnavailable, ThreadRecord
 from ..turn.contract import TURN_CANCELLED, TURN_FAILED, TurnConfig, TurnInput
 from . import validation
 from .http import ApiRequest, ApiResponse, error_response
 from .identity import Caller, identify
+
+if TYPE_CHECKING:
+    from ..storage import ThreadRegistry
 
 logger = logging.getLogger(__name__)
 

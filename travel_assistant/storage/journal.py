@@ -18,11 +18,8 @@ from typing import Any
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.data.tables import TableClient
 
+from .errors import StepUncertain
 from .tables import translate_storage_errors
-
-
-class StepUncertain(Exception):
-    """An earlier attempt of this step started and never recorded its outcome."""
 
 
 class StepJournal:

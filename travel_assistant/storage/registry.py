@@ -10,79 +10,19 @@ terminated cannot lock its thread forever.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import datetime
-from typing import Any
 
 from azure.core import MatchConditions
-from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.data.tables import TableClient, UpdateMode
 
-from .tables import StorageUnavailable, etag_of, translate_storage_errors
+from .errors import ConcurrentUpdate, StorageUnavailable
+from .records import ThreadRecord
+from .tables import translate_storage_errors
 
 _UPDATE_ATTEMPTS = 5
-
-
-class ConcurrentUpdate(Exception):
-    """Someone else changed the row since it was read (ETag mismatch)."""
-
-
-@dataclass(frozen=True)
-class ThreadRecord:
-    owner_key: str
-    thread_id: str
-    backend: str
-    created_at: datetime
-    last_active_at: datetime
-    title: str = ""
-    backend_thread_id: str | None = None
-    active_turn_id: str | None = None
-    active_turn_expires_at: datetime | None = None
-    active_turn_claimed_at: datetime | None = None
-    cancel_requested_turn_id: str | None = None
-    turn_count: int = 0
-    etag: str | None = None
-
-    def has_live_claim(self, now: datetime) -> bool:
-        return bool(self.active_turn_id and self.active_turn_expires_at and self.active_turn_expires_at > now)
-
-    def to_entity(self) -> dict[str, Any]:
-        entity: dict[str, Any] = {
-            "PartitionKey": self.owner_key,
-            "RowKey": self.thread_id,
-            "backend": self.backend,
-            "created_at": self.created_at,
-            "last_active_at": self.last_active_at,
-            "title": self.title,
-            "backend_thread_id": self.backend_thread_id or "",
-            "active_turn_id": self.active_turn_id or "",
-            "cancel_requested_turn_id": self.cancel_requested_turn_id or "",
-            "turn_count": self.turn_count,
-        }
-        if self.active_turn_expires_at is not None:
-            entity["active_turn_expires_at"] = self.active_turn_expires_at
-        if self.active_turn_claimed_at is not None:
-            entity["active_turn_claimed_at"] = self.active_turn_claimed_at
-        return entity
-
-    @classmethod
-    def from_entity(cls, entity: Any) -> ThreadRecord:
-        return cls(
-            owner_key=entity["PartitionKey"],
-            thread_id=entity["RowKey"],
-            backend=entity.get("backend", ""),
-            created_at=entity["created_at"],
-            last_active_at=entity["last_active_at"],
-            title=entity.get("title", ""),
-            backend_thread_id=entity.get("backend_thread_id") or None,
-            active_turn_id=entity.get("active_turn_id") or None,
-            active_turn_expires_at=entity.get("active_turn_expires_at"),
-            active_turn_claimed_at=entity.get("active_turn_claimed_at"),
-            cancel_requested_turn_id=entity.get("cancel_requested_turn_id") or None,
-            turn_count=int(entity.get("turn_count", 0)),
-            etag=etag_of(entity),
-        )
 
 
 class ThreadRegistry:
@@ -201,7 +141,7 @@ class ThreadRegistry:
             raise
         return True
 
-    def _update(self, owner_key: str, thread_id: str, change: Any) -> bool:
+    def _update(self, owner_key: str, thread_id: str, change: Callable[[ThreadRecord], ThreadRecord | None]) -> bool:
         """Read-modify-write with ETag retries. ``change`` returns the new record, or None for no change."""
         for _ in range(_UPDATE_ATTEMPTS):
             record = self.get(owner_key, thread_id)
@@ -217,5 +157,3 @@ class ThreadRegistry:
                 continue
         raise StorageUnavailable(f"thread {thread_id} kept changing; gave up after {_UPDATE_ATTEMPTS} attempts")
 
-
-__all__ = ["ConcurrentUpdate", "ResourceExistsError", "ThreadRecord", "ThreadRegistry"]

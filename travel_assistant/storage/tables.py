@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
 from azure.core.exceptions import (
     HttpResponseError,
@@ -16,12 +16,10 @@ from azure.core.exceptions import (
 )
 from azure.data.tables import TableClient, TableServiceClient
 
+from .errors import StorageUnavailable
+
 P = ParamSpec("P")
 R = TypeVar("R")
-
-
-class StorageUnavailable(Exception):
-    """Table storage could not be reached or failed; the operation may be retried later."""
 
 
 def open_table(connection_string: str, table_name: str) -> TableClient:
@@ -58,6 +56,3 @@ def translate_storage_errors(fn: Callable[P, R]) -> Callable[P, R]:
 
     return wrapper
 
-
-def etag_of(entity: Any) -> str | None:
-    return entity.metadata.get("etag") if hasattr(entity, "metadata") else None

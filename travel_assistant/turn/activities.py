@@ -11,14 +11,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import assistant
 from ..constants import MAX_REPLY_CHARS, MAX_TOOL_ARGUMENT_CHARS
 from ..model.errors import ModelError, ModelErrorKind
 from ..model.port import ModelBackend, RunStatus, ToolCall, ToolOutput, TurnRequest, TurnState
 from ..redaction import redact
-from ..storage import StepJournal, StepUncertain, StorageUnavailable, ThreadRegistry
+from ..storage import StepUncertain, StorageUnavailable
+
+if TYPE_CHECKING:
+    from ..storage import StepJournal, ThreadRegistry
 
 logger = logging.getLogger(__name__)
 
