@@ -58,8 +58,9 @@ def error_envelope(code: str, message: str, *, retryable: bool = False,
 
 
 def encoded_size(value: Any) -> int:
-    """Bytes of the JSON the orchestrator will send to the model (UTF-8, Japanese kept as is)."""
-    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    """Bytes of the JSON the orchestrator will send to the model (UTF-8, Japanese kept as is). Measured with
+    json.dumps' default separators, the roomiest ordinary serialisation, so a compact one fits too."""
+    return len(json.dumps(value, ensure_ascii=False).encode("utf-8"))
 
 
 def output_budget(requested: Any) -> int:
