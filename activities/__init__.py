@@ -1,0 +1,1 @@
+"""Durable activity blueprints: thin shells over travel_assistant."""
