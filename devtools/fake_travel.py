@@ -5,7 +5,8 @@ It speaks the documented shapes (devtools/fixtures/), checks credentials the way
 switched per API into a failure scenario. Any test can use it:
 
     with FakeTravelApis() as fake:
-        monkeypatch.setattr(os, "environ", {**os.environ, **fake.env()})  # or monkeypatch.setenv per item
+        for name, value in fake.env().items():
+            monkeypatch.setenv(name, value)
         travel_assistant.runtime.reset()
         fake.set_scenario("rakuten", "429", times=1)   # the next Rakuten call gets a 429, then normal again
         ...
@@ -20,7 +21,6 @@ import re
 import ssl
 import tempfile
 import threading
-
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta

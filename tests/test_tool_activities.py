@@ -8,8 +8,8 @@ import pytest
 
 from activities import tools as tool_activities
 from devtools.fake_travel import FakeTravelApis
-from travel_assistant.tools import TOOL_NAMES, activity_name
 from tests.tool_helpers import TODAY, call
+from travel_assistant.tools import TOOL_NAMES, activity_name
 
 BUILDERS = (tool_activities.tool_search_hotpepper_shops, tool_activities.tool_search_vacant_hotels,
             tool_activities.tool_search_transportation)

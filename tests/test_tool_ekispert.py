@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from devtools.fake_travel import RETRY_AFTER_S, FakeTravelApis
-from travel_assistant import runtime
 from tests.tool_helpers import call, data, error
+from travel_assistant import runtime
 
 TOOL = "searchTransportation"
 TRIP = {"transportType": "shinkansen", "origin": "東京", "destination": "新大阪",

@@ -7,8 +7,8 @@ import time
 import pytest
 
 from devtools.fake_travel import RETRY_AFTER_S, FakeTravelApis
-from travel_assistant import runtime
 from tests.tool_helpers import call, data, error
+from travel_assistant import runtime
 
 TOOL = "search_hotpepper_shops"
 YURAKUCHO = {"keyword": "有楽町 イタリアン"}

@@ -7,8 +7,8 @@ import time
 import pytest
 
 from devtools.fake_travel import RETRY_AFTER_S, FakeTravelApis
-from travel_assistant import runtime
 from tests.tool_helpers import call, data, error
+from travel_assistant import runtime
 
 TOOL = "search_vacant_hotels"
 OSAKA = {"latitude": 34.7025, "longitude": 135.4959, "searchRadius": 1.0,

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from devtools.fake_travel import SCENARIOS, FakeTravelApis
+from tests.tool_helpers import TODAY, call, data, error
 from travel_assistant import runtime
 from travel_assistant.redaction import RedactingFilter
 from travel_assistant.tools import run_tool_activity, runner
 from travel_assistant.tools.http import http_session
-from tests.tool_helpers import TODAY, call, data, error
 
 CALLS: dict[str, tuple[str, dict[str, Any]]] = {
     "hotpepper": ("search_hotpepper_shops", {"keyword": "有楽町 イタリアン"}),

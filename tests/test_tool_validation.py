@@ -28,7 +28,7 @@ def problems(result: dict[str, Any]) -> str:
 
 
 def test_names_and_activity_names() -> None:
-    assert TOOL_NAMES == {"search_hotpepper_shops", "search_vacant_hotels", "searchTransportation"}
+    assert {"search_hotpepper_shops", "search_vacant_hotels", "searchTransportation"} == TOOL_NAMES
     assert {spec["name"] for spec in FUNCTION_TOOL_SPECS} == TOOL_NAMES
     assert activity_name("searchTransportation") == "tool_searchTransportation"
 

@@ -18,8 +18,15 @@ from ..constants import JST
 from ..redaction import redact
 from ..settings import SettingsError, ToolSettings
 from . import ekispert, hotpepper, rakuten
-from .envelope import (INTERNAL_ERROR, NOT_CONFIGURED, ToolError, error_envelope, fit_to_budget, ok_envelope,
-                       output_budget)
+from .envelope import (
+    INTERNAL_ERROR,
+    NOT_CONFIGURED,
+    ToolError,
+    error_envelope,
+    fit_to_budget,
+    ok_envelope,
+    output_budget,
+)
 from .validation import validate_call
 
 log = logging.getLogger("travel_assistant.tools")

@@ -12,7 +12,7 @@ import json
 import math
 import re
 from datetime import date
-from functools import lru_cache
+from functools import cache
 from typing import Any, Final
 
 from ..constants import MAX_TOOL_ARGUMENT_CHARS
@@ -126,7 +126,7 @@ def _coerce(schema: dict[str, Any] | None, value: Any) -> Any:
     return value
 
 
-@lru_cache(maxsize=None)
+@cache
 def _validator(tool_name: str) -> Any:
     # Imported here: jsonschema is only needed once a tool call is checked, not by every module that imports tools.
     from jsonschema import Draft202012Validator
