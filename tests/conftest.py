@@ -1,4 +1,5 @@
-"""Shared fixtures: Azurite (real Table storage), an isolated app environment, and the fake Durable host."""
+"""Shared fixtures: Azurite (real Table storage), an isolated app environment, the fake travel APIs and the fake
+Durable host."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from devtools import azurite as azurite_tool
+from devtools.fake_travel import FakeTravelApis
 from travel_assistant import runtime
 
 # Settings the app reads: every test starts with none of them, then sets what it needs.
@@ -20,7 +22,7 @@ APP_SETTINGS = (
     "POLL_FIRST_DELAY_SECONDS", "POLL_MAX_DELAY_SECONDS", "REQUIRE_AUTHENTICATED_USER",
     "HOTPEPPER_API_KEY", "HOTPEPPER_ENDPOINT", "RAKUTEN_APPLICATION_ID", "RAKUTEN_ACCESS_KEY", "RAKUTEN_REFERER",
     "RAKUTEN_AFFILIATE_ID", "RAKUTEN_ENDPOINT", "EKISPERT_API_KEY", "EKISPERT_ENDPOINT", "TOOL_HTTP_TIMEOUT_SECONDS",
-    "CLEANUP_SCHEDULE", "THREAD_RETENTION_DAYS", "CLEANUP_BATCH_SIZE", "CLEANUP_MAX_CONCURRENCY",
+    "TOOL_HTTP_CA_BUNDLE", "CLEANUP_SCHEDULE", "THREAD_RETENTION_DAYS", "CLEANUP_BATCH_SIZE", "CLEANUP_MAX_CONCURRENCY",
 )
 
 TEST_MODEL_KEY = "sk-test-model-key-0123456789abcdef"
@@ -65,3 +67,22 @@ def durable_host() -> Iterator[object]:
 
     with FakeDurableHost(orchestrators(), activities()) as host:
         yield host
+
+
+@pytest.fixture(scope="session")
+def fake_travel_server() -> Iterator[FakeTravelApis]:
+    """The fake travel APIs (HTTPS on 127.0.0.1), started once for the session."""
+    with FakeTravelApis() as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake_apis(fake_travel_server: FakeTravelApis, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeTravelApis]:
+    """The app's tool settings pointed at the fake; every API in its normal scenario, no recorded requests."""
+    fake_travel_server.reset()
+    for name, value in fake_travel_server.env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("RAKUTEN_AFFILIATE_ID", raising=False)
+    runtime.reset()
+    yield fake_travel_server
+    runtime.reset()

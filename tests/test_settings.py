@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from travel_assistant.settings import SettingsError, load_settings
@@ -57,3 +59,16 @@ def test_secret_values_are_collected_for_redaction() -> None:
                               "HOTPEPPER_API_KEY": "hp-key-abcdef"})
     assert set(settings.secret_values()) == {"azure-key-123456", "hp-key-abcdef"}
     assert "azure-key-123456" not in repr(settings.model)
+
+
+def test_tool_endpoints_default_to_the_real_https_apis_and_a_ca_bundle_must_exist(tmp_path: Path) -> None:
+    tools = load_settings({}).tools
+    assert tools.hotpepper_endpoint == "https://webservice.recruit.co.jp/hotpepper/gourmet/v1/"
+    assert tools.rakuten_endpoint == "https://openapi.rakuten.co.jp/engine/api/Travel/VacantHotelSearch/20170426"
+    assert tools.ekispert_endpoint == "https://api.ekispert.jp"
+    assert tools.http_ca_bundle is None
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    assert load_settings({"TOOL_HTTP_CA_BUNDLE": str(bundle)}).tools.http_ca_bundle == str(bundle)
+    with pytest.raises(SettingsError, match="TOOL_HTTP_CA_BUNDLE"):
+        _ = load_settings({"TOOL_HTTP_CA_BUNDLE": str(tmp_path / "missing.pem")}).tools

@@ -78,6 +78,7 @@ class ToolSettings:
     ekispert_api_key: str | None = field(repr=False)
     ekispert_endpoint: str
     http_timeout_s: float
+    http_ca_bundle: str | None  # a CA bundle to trust instead of the default (a TLS-inspecting proxy, the fakes)
 
 
 @dataclass(frozen=True)
@@ -158,6 +159,13 @@ class _Reader:
                 "(plain http is accepted only for 127.0.0.1/localhost)")
             return default
         return raw
+
+    def file(self, name: str) -> str | None:
+        path = self.text(name)
+        if path is not None and not os.path.isfile(path):
+            self.problems.append(f"{name}={path!r} is not a file: set it to the path of a PEM file, or unset it")
+            return None
+        return path
 
     def take(self) -> list[str]:
         problems, self.problems = self.problems, []
@@ -283,6 +291,7 @@ def _tools(r: _Reader) -> ToolSettings:
         ekispert_api_key=r.text("EKISPERT_API_KEY"),
         ekispert_endpoint=r.url("EKISPERT_ENDPOINT", DEFAULT_EKISPERT_ENDPOINT) or DEFAULT_EKISPERT_ENDPOINT,
         http_timeout_s=r.number("TOOL_HTTP_TIMEOUT_SECONDS", 10.0, 1.0, 60.0),
+        http_ca_bundle=r.file("TOOL_HTTP_CA_BUNDLE"),
     )
 
 

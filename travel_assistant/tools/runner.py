@@ -1,0 +1,91 @@
+"""The body of every tool activity: validate, call the API, shape the envelope, never raise.
+
+The orchestrator retries on ``retryable``; an exception would instead reach it as a bare Exception whose text is
+persisted in Durable history, so every failure becomes an envelope here (with its message redacted).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import traceback
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any, Final
+
+from .. import runtime
+from ..constants import JST
+from ..redaction import redact
+from ..settings import SettingsError, ToolSettings
+from . import ekispert, hotpepper, rakuten
+from .envelope import (
+    INTERNAL_ERROR,
+    NOT_CONFIGURED,
+    ToolError,
+    error_envelope,
+    fit_to_budget,
+    ok_envelope,
+    output_budget,
+)
+from .validation import validate_call
+
+log = logging.getLogger("travel_assistant.tools")
+
+# Per tool: the API call, and the lists in its data that may be shortened to fit the byte budget.
+_TOOLS: Final[dict[str, tuple[Callable[[dict[str, Any], ToolSettings], dict[str, Any]], tuple[str, ...]]]] = {
+    "search_hotpepper_shops": (hotpepper.search, hotpepper.LISTS),
+    "search_vacant_hotels": (rakuten.search, rakuten.LISTS),
+    "searchTransportation": (ekispert.search, ekispert.LISTS),
+}
+
+
+def run_tool_activity(payload: dict[str, Any]) -> dict[str, Any]:
+    """payload: {"tool", "call_id", "arguments", "today": "YYYY-MM-DD", "max_output_bytes"} -> envelope."""
+    max_bytes = output_budget(payload.get("max_output_bytes") if isinstance(payload, dict) else None)
+    try:
+        envelope = _run(payload)
+        if not envelope["ok"]:
+            return envelope
+        # Third-party text could echo a credential (a URL with our key in it): scrub the whole output once.
+        envelope = json.loads(redact(json.dumps(envelope, ensure_ascii=False)))
+        return fit_to_budget(envelope, _TOOLS[payload["tool"]][1], max_bytes)
+    except ToolError as exc:
+        return exc.envelope()
+    except Exception as exc:  # a bug: the model still gets an answer, the log gets the (redacted) traceback
+        # Formatted and redacted here rather than passed as exc_info: the text may hold a URL with a key in it,
+        # and this must hold even where the app's log redaction is not installed.
+        log.error("tool call %s failed unexpectedly: %s", _call_id(payload),
+                  redact("".join(traceback.format_exception(exc)).rstrip()))
+        return error_envelope(INTERNAL_ERROR, "The tool failed unexpectedly. Try again, or answer without it.")
+
+
+def _run(payload: Any) -> dict[str, Any]:
+    if not isinstance(payload, dict):
+        raise ToolError(INTERNAL_ERROR, "The tool activity received no payload.")
+    checked = validate_call(payload.get("tool"), payload.get("arguments") or {}, _today(payload.get("today")))
+    if not checked["ok"]:
+        return checked
+    tool = payload["tool"]
+    try:
+        tools = runtime.settings().tools
+    except SettingsError as exc:
+        log.error("tool settings are invalid: %s", redact(str(exc)))
+        raise ToolError(NOT_CONFIGURED, "The travel search services are not configured correctly on this server; "
+                                        "an administrator must fix the tool settings.") from None
+    log.info("tool call %s: %s", _call_id(payload), tool)
+    return ok_envelope(_TOOLS[tool][0](checked["arguments"], tools))
+
+
+def _today(value: Any) -> date:
+    """Japan's date as the orchestrator saw it; today's when the activity is called without one."""
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    return datetime.now(JST).date()
+
+
+def _call_id(payload: Any) -> str:
+    call_id = payload.get("call_id") if isinstance(payload, dict) else None
+    return redact(str(call_id)[:64]) if call_id else "-"
