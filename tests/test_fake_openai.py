@@ -1,7 +1,8 @@
-"""The fake itself: it must parse in the real SDK, enforce the service's protocol rules, and misbehave on request.
+"""The fake itself: it must parse in the real SDK, enforce the services' protocol rules, and misbehave on
+request.
 
-The adapters' tests rely on these rules (a test that passes against a too-lenient fake proves nothing), so each
-rule is pinned here through a real openai client.
+The adapters' tests rely on these rules (a test that passes against a too-lenient fake proves nothing), so
+each rule is pinned here through a real openai client.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def azure(fake: FakeOpenAI) -> Iterator[openai.AzureOpenAI]:
         yield c
 
 
-def _start(client: openai.OpenAI, conversation: str, text: str = "こんにちは") -> openai.types.responses.Response:
+def _start(client: openai.OpenAI, conversation: str, text: str = "hello") -> openai.types.responses.Response:
     return client.responses.create(model="gpt-test", conversation=conversation, background=True, store=True,
                                    input=[{"role": "user", "content": text}])
 
@@ -82,15 +83,17 @@ def test_response_status_follows_the_clock_and_items_land_in_the_conversation(
 
 def test_function_calls_must_all_be_answered_and_only_they(
         fake: FakeOpenAI, client: openai.OpenAI, clock: VirtualClock) -> None:
-    fake.set_script([CallTools([("a", {"x": 1}), ("b", "{not json")], duration_s=0), Answer("ok", duration_s=0)])
+    fake.set_script([CallTools([("a", {"x": 1}), ("b", "{not json")], duration_s=0),
+                     Answer("ok", duration_s=0)])
     conv = client.conversations.create()
     first = _start(client, conv.id)
     calls = [o for o in client.responses.retrieve(first.id).output if o.type == "function_call"]
     assert [(c.name, c.arguments) for c in calls] == [("a", '{"x": 1}'), ("b", "{not json")]
-    with pytest.raises(openai.BadRequestError, match=f"No tool output found for function call {calls[1].call_id}"):
-        client.responses.create(model="m", conversation=conv.id, background=True,
-                                input=[{"type": "function_call_output", "call_id": calls[0].call_id, "output": "1"}])
-    with pytest.raises(openai.BadRequestError, match="No tool call found for function call output with call_id x"):
+    only_first = [{"type": "function_call_output", "call_id": calls[0].call_id, "output": "1"}]
+    missing = f"No tool output found for function call {calls[1].call_id}"
+    with pytest.raises(openai.BadRequestError, match=missing):
+        client.responses.create(model="m", conversation=conv.id, background=True, input=only_first)
+    with pytest.raises(openai.BadRequestError, match="No tool call found for function call output"):
         client.responses.create(model="m", conversation=conv.id, background=True,
                                 input=[{"type": "function_call_output", "call_id": "x", "output": "1"}])
     with pytest.raises(openai.BadRequestError, match="No tool output found"):
@@ -114,7 +117,8 @@ def test_a_conversation_is_locked_while_a_response_runs(fake: FakeOpenAI, client
     assert list(client.conversations.items.list(conv.id)) == []  # a cancelled response appends nothing
 
 
-def test_outcomes_failed_incomplete_expired(fake: FakeOpenAI, client: openai.OpenAI, clock: VirtualClock) -> None:
+def test_outcomes_failed_incomplete_expired(fake: FakeOpenAI, client: openai.OpenAI,
+                                            clock: VirtualClock) -> None:
     fake.set_script([Fail("rate_limit_exceeded", "slow down"), Incomplete(text="途中まで"), Expire()])
     results = []
     for _ in range(3):
@@ -166,7 +170,8 @@ def test_conversation_items_page_with_after_and_has_more(fake: FakeOpenAI, clien
     assert [i.content[0].text for i in first] == [f"m{i}" for i in range(5)]  # the SDK follows the pages
     newest = client.conversations.items.list(conv.id, limit=1)  # default order: newest first
     assert newest.data[0].content[0].text == "m4"
-    added = client.conversations.items.create(conv.id, items=[{"type": "message", "role": "user", "content": "m5"}])
+    added = client.conversations.items.create(conv.id, items=[
+        {"type": "message", "role": "user", "content": "m5"}])
     assert added.data[0].content[0].text == "m5"
     assert client.conversations.delete(conv.id).deleted is True
     with pytest.raises(openai.NotFoundError):
@@ -205,7 +210,7 @@ def test_an_exhausted_script_answers_500_and_is_reported(clock: VirtualClock) ->
         assert fake.problems and "no step left" in fake.problems[0]
 
 
-# ---- Assistants ---------------------------------------------------------------------------------------------
+# ---- Assistants --------------------------------------------------------------------------------------------
 
 
 def test_assistants_run_lifecycle_with_tool_calls(
@@ -216,10 +221,11 @@ def test_assistants_run_lifecycle_with_tool_calls(
     azure.beta.threads.messages.create(thread.id, role="user", content="質問")
     run = azure.beta.threads.runs.create(thread.id, assistant_id=assistant.id, additional_instructions="今日")
     assert (run.status, run.instructions, run.usage) == ("queued", "persona\n今日", None)
-    with pytest.raises(openai.BadRequestError, match=f"Can't add messages to {thread.id} while a run {run.id} is "
-                                                     "active."):
+    busy = f"Can't add messages to {thread.id} while a run {run.id} is active."
+    with pytest.raises(openai.BadRequestError, match=busy):
         azure.beta.threads.messages.create(thread.id, role="user", content="more")
-    with pytest.raises(openai.BadRequestError, match=f"Thread {thread.id} already has an active run {run.id}"):
+    active = f"Thread {thread.id} already has an active run {run.id}"
+    with pytest.raises(openai.BadRequestError, match=active):
         azure.beta.threads.runs.create(thread.id, assistant_id=assistant.id)
     with pytest.raises(openai.BadRequestError, match='Runs in status "queued" do not accept tool outputs'):
         azure.beta.threads.runs.submit_tool_outputs(run.id, thread_id=thread.id, tool_outputs=[])
@@ -307,7 +313,7 @@ def test_assistants_need_the_beta_header(fake: FakeOpenAI, client: openai.OpenAI
         client.get("/assistants", cast_to=object, options={"headers": {"OpenAI-Beta": ""}})
 
 
-# ---- transport: prefixes, auth, faults ------------------------------------------------------------------------
+# ---- transport: prefixes, auth, faults ---------------------------------------------------------------------
 
 
 def test_all_three_path_styles_reach_the_same_state(fake: FakeOpenAI, client: openai.OpenAI,
@@ -367,7 +373,7 @@ def test_fault_malformed_body_reset_and_delay(fake: FakeOpenAI, client: openai.O
     with pytest.raises(openai.APITimeoutError):
         client.conversations.create(timeout=0.2)
     assert time.monotonic() - started < 0.5
-    time.sleep(0.5)  # the delayed request is still handled: the conversation exists although the client gave up
+    time.sleep(0.5)  # the delayed request is still handled: the conversation exists, the client gave up
     assert len(fake.responses_api.conversations) == 1
 
 

@@ -5,11 +5,13 @@ reference and the openai SDK types, under the three path styles the app uses:
 
 * OpenAI:        ``OpenAI(base_url=fake.base_url, api_key="sk-test")``            -> /v1/...
 * Azure v1:      ``OpenAI(base_url=fake.azure_endpoint + "/openai/v1/", ...)``     -> /openai/v1/...
-* Azure classic: ``AzureOpenAI(azure_endpoint=fake.azure_endpoint, api_version=...)`` -> /openai/...?api-version=
+* Azure classic: ``AzureOpenAI(azure_endpoint=fake.azure_endpoint, api_version=...)``
+  -> /openai/...?api-version=
 
 Model behaviour is scripted with steps (CallTools, Answer, Fail, Incomplete, Expire, Hang): each model call
 (a POST /responses; an Assistants run create or submit_tool_outputs) takes the next step. Statuses follow the
-injected clock: ``queued`` when created, ``in_progress`` until ``duration_s`` has passed, then the step's outcome.
+injected clock: ``queued`` when created, ``in_progress`` until ``duration_s`` has passed, then the step's
+outcome.
 Faults (429 with Retry-After, 5xx, resets, delays, malformed bodies) are injected per method and path.
 
 Example::
@@ -40,6 +42,6 @@ from .steps import (
 )
 
 __all__ = [
-    "Answer", "CallTools", "Expire", "Fail", "FakeOpenAI", "Hang", "Incomplete", "ModelCall", "RecordedRequest",
-    "Script", "Step", "StepUsage", "SubmittedOutput", "VirtualClock",
+    "Answer", "CallTools", "Expire", "Fail", "FakeOpenAI", "Hang", "Incomplete", "ModelCall",
+    "RecordedRequest", "Script", "Step", "StepUsage", "SubmittedOutput", "VirtualClock",
 ]

@@ -1,4 +1,5 @@
-"""The Assistants API (v2): assistants, threads, messages, runs and run steps, with the service's protocol rules.
+"""The Assistants API (v2): assistants, threads, messages, runs and run steps, with the protocol rules of the
+service.
 
 Rules modelled on the API reference, the SDK types (openai.types.beta) and errors users have reported:
 
@@ -20,7 +21,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .common import ApiError, Clock, Ids, Reply, arguments_json, check_metadata, not_found, page, phase, require_str
+from .common import (
+    ApiError,
+    Clock,
+    Ids,
+    Reply,
+    arguments_json,
+    check_metadata,
+    not_found,
+    page,
+    phase,
+    require_str,
+)
 from .steps import (
     Answer,
     CallTools,
@@ -113,17 +125,18 @@ class AssistantsApi:
             ("GET", r"/threads/([^/]+)/runs/([^/]+)/steps", self.list_steps),
         ]
 
-    # ---- assistants ------------------------------------------------------------------------------------------
+    # ---- assistants ----------------------------------------------------------------------------------------
 
     _ASSISTANT_FIELDS = ("model", "name", "description", "instructions", "tools", "metadata", "temperature",
                          "top_p", "response_format", "tool_resources")
 
     def create_assistant(self, req: Any) -> Reply:
         body = _body(req)
-        assistant = {"id": self.ids.alnum("asst_"), "object": "assistant", "created_at": self.clock.unix(),
-                     "model": require_str(body, "model"), "name": None, "description": None, "instructions": None,
-                     "tools": [], "metadata": {}, "temperature": 1.0, "top_p": 1.0, "response_format": "auto",
-                     "tool_resources": {}}
+        assistant: dict[str, Any] = {
+            "id": self.ids.alnum("asst_"), "object": "assistant", "created_at": self.clock.unix(),
+            "model": require_str(body, "model"), "name": None, "description": None, "instructions": None,
+            "tools": [], "metadata": {}, "temperature": 1.0, "top_p": 1.0, "response_format": "auto",
+            "tool_resources": {}}
         self._apply(assistant, body)
         self.assistants[assistant["id"]] = assistant
         return Reply(200, assistant)
@@ -156,7 +169,7 @@ class AssistantsApi:
             raise not_found("assistant", assistant_id)
         return self.assistants[assistant_id]
 
-    # ---- threads and messages --------------------------------------------------------------------------------
+    # ---- threads and messages ------------------------------------------------------------------------------
 
     def create_thread(self, req: Any) -> Reply:
         body = _body(req)
@@ -202,10 +215,12 @@ class AssistantsApi:
         content = raw.get("content")
         if isinstance(content, str):
             blocks = [_text_block(content)]
-        elif isinstance(content, list) and all(isinstance(p, dict) and p.get("type") == "text" for p in content):
+        elif isinstance(content, list) and all(isinstance(p, dict) and p.get("type") == "text"
+                                                for p in content):
             blocks = [_text_block(str(p.get("text", ""))) for p in content]
         else:
-            raise ApiError(400, "Invalid 'content': expected a string or an array of text parts.", param="content")
+            raise ApiError(400, "Invalid 'content': expected a string or an array of text parts.",
+                           param="content")
         now = self.clock.unix()
         return {"id": self.ids.alnum("msg_"), "object": "thread.message", "created_at": now,
                 "thread_id": thread.id, "role": role, "content": blocks, "assistant_id": None, "run_id": None,
@@ -217,7 +232,7 @@ class AssistantsApi:
             raise not_found("thread", thread_id)
         return self.threads[thread_id]
 
-    # ---- runs ------------------------------------------------------------------------------------------------
+    # ---- runs ----------------------------------------------------------------------------------------------
 
     def create_run(self, req: Any, thread_id: str) -> Reply:
         thread = self._thread(thread_id)
@@ -234,9 +249,10 @@ class AssistantsApi:
         if body.get("additional_instructions"):
             instructions = f"{instructions}\n{body['additional_instructions']}" if instructions \
                 else body["additional_instructions"]
-        call = ModelCall(api="assistants", kind="start", thread_id=thread.id, user_message=_last_user_text(thread),
-                         tool_outputs=(), turn_index=thread.starts, round=0, call_index=self.script.next_index(),
-                         instructions=instructions, metadata=metadata)
+        call = ModelCall(api="assistants", kind="start", thread_id=thread.id,
+                         user_message=_last_user_text(thread), tool_outputs=(), turn_index=thread.starts,
+                         round=0, call_index=self.script.next_index(), instructions=instructions,
+                         metadata=metadata)
         step = self.script.take(call)
         run = Run(id=self.ids.alnum("run_"), thread_id=thread.id, assistant_id=assistant["id"],
                   created_at=self.clock.now(), model=body.get("model") or assistant["model"],
@@ -276,10 +292,12 @@ class AssistantsApi:
         if sorted(map(str, given)) != sorted(run.pending):
             raise ApiError(400, f"Expected tool outputs for call_ids {sorted(run.pending)}, got "
                                 f"{sorted(map(str, given))}.", param="tool_outputs")
+        names = {call_id: tool_call["function"]["name"] for call_id, tool_call in run.pending.items()}
+        submitted = tuple(SubmittedOutput(str(o["tool_call_id"]), names[str(o["tool_call_id"])],
+                                          str(o.get("output", ""))) for o in outputs)
         call = ModelCall(
             api="assistants", kind="submit", thread_id=thread.id, user_message=_last_user_text(thread),
-            tool_outputs=tuple(SubmittedOutput(str(o["tool_call_id"]), run.pending[str(o["tool_call_id"])]
-                                               ["function"]["name"], str(o.get("output", ""))) for o in outputs),
+            tool_outputs=submitted,
             turn_index=run.turn_index, round=run.rounds + 1, call_index=self.script.next_index(),
             instructions=run.instructions, metadata=run.metadata)
         step = self.script.take(call)
@@ -346,7 +364,7 @@ class AssistantsApi:
         step_usage = ({"prompt_tokens": usage.input_tokens, "completion_tokens": usage.output_tokens,
                        "total_tokens": usage.total_tokens} if usage is not None else None)
         if isinstance(step, CallTools):
-            calls = [{"id": self.ids.alnum("call_"), "type": "function",
+            calls: list[dict[str, Any]] = [{"id": self.ids.alnum("call_"), "type": "function",
                       "function": {"name": name, "arguments": arguments_json(args), "output": None}}
                      for name, args in step.calls]
             run.pending = {c["id"]: c for c in calls}
@@ -368,7 +386,8 @@ class AssistantsApi:
         elif isinstance(step, Incomplete):
             if step.text:
                 self._assistant_message(run, thread, step.text, "incomplete", stamp)
-            run.incomplete_reason = "max_completion_tokens" if step.reason == "max_output_tokens" else step.reason
+            reason = step.reason
+            run.incomplete_reason = "max_completion_tokens" if reason == "max_output_tokens" else reason
             self._end(run, "incomplete", at=at)
         elif isinstance(step, Fail):
             run.last_error = {"code": step.code, "message": step.message}
@@ -384,7 +403,8 @@ class AssistantsApi:
             run.pending_step[f"{step_status}_at" if step_status != "expired" else "expired_at"] = run.ended_at
         run.pending, run.pending_step = {}, None
 
-    def _assistant_message(self, run: Run, thread: Thread, text: str, status: str, stamp: int) -> dict[str, Any]:
+    def _assistant_message(self, run: Run, thread: Thread, text: str, status: str,
+                           stamp: int) -> dict[str, Any]:
         message = {"id": self.ids.alnum("msg_"), "object": "thread.message", "created_at": stamp,
                    "thread_id": thread.id, "role": "assistant", "content": [_text_block(text)],
                    "assistant_id": run.assistant_id, "run_id": run.id, "attachments": [], "metadata": {},
@@ -399,7 +419,8 @@ class AssistantsApi:
         step = {"id": self.ids.alnum("step_"), "object": "thread.run.step", "created_at": created,
                 "run_id": run.id, "assistant_id": run.assistant_id, "thread_id": run.thread_id, "type": kind,
                 "status": status, "step_details": details, "last_error": None, "expired_at": None,
-                "cancelled_at": None, "failed_at": None, "completed_at": created if status == "completed" else None,
+                "cancelled_at": None, "failed_at": None,
+                "completed_at": created if status == "completed" else None,
                 "metadata": {}, "usage": usage}
         run.steps.append(step)
         return step
@@ -422,7 +443,8 @@ class AssistantsApi:
             "completed_at": run.ended_at if run.status == "completed" else None,
             "required_action": required, "last_error": run.last_error,
             "incomplete_details": {"reason": run.incomplete_reason} if run.incomplete_reason else None,
-            "model": run.model, "instructions": run.instructions, "tools": run.tools, "metadata": run.metadata,
+            "model": run.model, "instructions": run.instructions, "tools": run.tools,
+            "metadata": run.metadata,
             "usage": None if active else dict(run.usage), "temperature": 1.0, "top_p": 1.0,
             "max_completion_tokens": None, "max_prompt_tokens": None, "parallel_tool_calls": True,
             "response_format": "auto", "tool_choice": "auto",

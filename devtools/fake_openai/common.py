@@ -1,4 +1,4 @@
-"""Pieces both API fakes share: errors in the real shape, ids, the clock, list pages, and a step's timeline."""
+"""Pieces both API fakes share: errors in the real shape, ids, the clock, list pages, a step's timeline."""
 
 from __future__ import annotations
 
@@ -92,7 +92,7 @@ def usage_block(step_usage: Any) -> dict[str, int]:
 
 def page(items: Sequence[dict[str, Any]], query: Mapping[str, str], *, default_order: str = "desc",
          default_limit: int = 20) -> dict[str, Any]:
-    """A cursor page as the list endpoints return it. ``items`` are oldest first; ``after``/``before`` are ids."""
+    """A cursor page as list endpoints return it. ``items`` are oldest first; ``after``/``before`` are ids."""
     order = query.get("order", default_order)
     if order not in ("asc", "desc"):
         raise ApiError(400, f"Invalid value for 'order': '{order}'. Expected 'asc' or 'desc'.", param="order")
@@ -101,8 +101,8 @@ def page(items: Sequence[dict[str, Any]], query: Mapping[str, str], *, default_o
     except ValueError:
         raise ApiError(400, "Invalid value for 'limit': expected an integer.", param="limit") from None
     if not 1 <= limit <= 100:
-        raise ApiError(400, f"Invalid 'limit': integer above maximum value. Expected a value between 1 and 100, "
-                            f"but got {limit} instead.", param="limit")
+        raise ApiError(400, f"Invalid 'limit': integer above maximum value. Expected a value between 1 and "
+                            f"100, but got {limit} instead.", param="limit")
     ordered = list(items) if order == "asc" else list(reversed(items))
     ids = [item["id"] for item in ordered]
     start, stop = 0, len(ordered)
@@ -125,18 +125,19 @@ def page(items: Sequence[dict[str, Any]], query: Mapping[str, str], *, default_o
 def require_str(body: Mapping[str, Any], name: str) -> str:
     value = body.get(name)
     if not isinstance(value, str) or not value:
-        raise ApiError(400, f"Missing required parameter: '{name}'.", param=name, code="missing_required_parameter")
+        raise ApiError(400, f"Missing required parameter: '{name}'.", param=name,
+                       code="missing_required_parameter")
     return value
 
 
 def check_metadata(metadata: Any) -> dict[str, str]:
-    """Metadata as the API accepts it: at most 16 string pairs, keys up to 64 and values up to 512 characters."""
+    """Metadata as the API accepts it: at most 16 string pairs, keys up to 64 and values up to 512 chars."""
     if metadata is None:
         return {}
     if not isinstance(metadata, dict) or len(metadata) > 16:
         raise ApiError(400, "Invalid 'metadata': expected an object with at most 16 keys.", param="metadata")
     for key, value in metadata.items():
         if not isinstance(value, str) or len(key) > 64 or len(value) > 512:
-            raise ApiError(400, f"Invalid 'metadata.{key}': keys are strings of up to 64 characters and values "
-                                "strings of up to 512 characters.", param="metadata")
+            raise ApiError(400, f"Invalid 'metadata.{key}': keys are strings of up to 64 characters and "
+                                "values strings of up to 512 characters.", param="metadata")
     return dict(metadata)

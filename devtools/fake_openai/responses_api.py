@@ -1,6 +1,6 @@
 """The Responses and Conversations APIs: state, the rules the real service enforces, and the route handlers.
 
-Behaviour modelled on the API reference and the SDK types (openai.types.responses / openai.types.conversations):
+Behaviour modelled on the API reference and the SDK types (openai.types.responses, .conversations):
 
 * A response with a ``conversation`` gets that conversation's items as context. Its input items and output
   items are appended to the conversation when it completes (also when it ends ``incomplete``); a failed,
@@ -8,19 +8,19 @@ Behaviour modelled on the API reference and the SDK types (openai.types.response
 * While a response on a conversation is queued or in progress, another response or new items on the same
   conversation are refused: 400 ``conversation_locked``.
 * Function calls left open in a conversation must be answered: the next request must carry a
-  ``function_call_output`` for every open call ("No tool output found for function call ...") and no output for
-  an unknown call ("No tool call found for function call output with call_id ...").
+  ``function_call_output`` for every open call ("No tool output found for function call ...") and no output
+  for an unknown call ("No tool call found for function call output with call_id ...").
 * Only background responses can be cancelled; cancelling a cancelled response returns it again, cancelling a
   finished one is refused with 400.
-* Retention: ``store: true`` keeps a response; a background response without an explicit ``store: true`` can be
-  read for 10 minutes (the background guide); a foreground response with ``store: false`` cannot be read.
+* Retention: ``store: true`` keeps a response; a background response without an explicit ``store: true`` can
+  be read for 10 minutes (the background guide); a foreground response with ``store: false`` cannot be read.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from .common import (
     ApiError,
@@ -106,7 +106,7 @@ class ResponsesApi:
             ("POST", r"/conversations/([^/]+)/items", self.add_items),
         ]
 
-    # ---- responses -------------------------------------------------------------------------------------------
+    # ---- responses -----------------------------------------------------------------------------------------
 
     def create_response(self, req: Any) -> Reply:
         body = req.json if isinstance(req.json, dict) else {}
@@ -131,7 +131,7 @@ class ResponsesApi:
         outputs = [i for i in items if i["type"] == "function_call_output"]
         _check_outputs(open_calls, outputs)
         user_texts = [_text(i) for i in items if i["type"] == "message" and i["role"] == "user"]
-        kind = "submit" if outputs else "start"
+        kind: Literal["start", "submit"] = "submit" if outputs else "start"
         if conv is not None:
             user_text = user_texts[-1] if user_texts else conv.user_text
             turn_index = conv.starts if kind == "start" else max(conv.starts - 1, 0)
@@ -141,8 +141,8 @@ class ResponsesApi:
             turn_index, round_ = 0, (0 if kind == "start" else 1)
         call = ModelCall(
             api="responses", kind=kind, thread_id=conv.id if conv else None, user_message=user_text,
-            tool_outputs=tuple(SubmittedOutput(o["call_id"], open_calls.get(o["call_id"], ""), _output_text(o))
-                               for o in outputs),
+            tool_outputs=tuple(SubmittedOutput(o["call_id"], open_calls.get(o["call_id"], ""),
+                                               _output_text(o)) for o in outputs),
             turn_index=turn_index, round=round_, call_index=self.script.next_index(),
             instructions=body.get("instructions") if isinstance(body.get("instructions"), str) else None,
             metadata=metadata)
@@ -163,14 +163,15 @@ class ResponsesApi:
             retain_until = now  # never readable
         elif store is not True and background:
             retain_until = now + UNSTORED_BACKGROUND_TTL_S
-        resp = Response(id=self.ids.hex("resp_"), created_at=now, body={**body, "model": model, "metadata": metadata},
-                        input_items=items, step=step, conversation_id=conv.id if conv else None,
-                        background=background, retain_until=retain_until)
+        resp = Response(id=self.ids.hex("resp_"), created_at=now,
+                        body={**body, "model": model, "metadata": metadata}, input_items=items, step=step,
+                        conversation_id=conv.id if conv else None, background=background,
+                        retain_until=retain_until)
         self.responses[resp.id] = resp
         if conv is not None:
             conv.response_ids.append(resp.id)
         if not background:
-            # A foreground call answers when the model is done: its duration passes at once on the fake's clock.
+            # A foreground call answers when the model is done: its duration passes at once on the fake clock.
             self._finish(resp, at=now)
         return Reply(200, self._render(resp))
 
@@ -197,7 +198,8 @@ class ResponsesApi:
         resp = self.responses.get(response_id)
         if resp is not None:
             self._refresh(resp)
-        if resp is None or resp.gone or (resp.retain_until is not None and self.clock.now() >= resp.retain_until):
+        expired = resp is not None and resp.retain_until is not None and self.clock.now() >= resp.retain_until
+        if resp is None or resp.gone or expired:
             raise ApiError(404, f"Response with id '{response_id}' not found.")
         return resp
 
@@ -226,7 +228,8 @@ class ResponsesApi:
         if isinstance(step, CallTools):
             resp.status = "completed"
             resp.output = [{"id": self.ids.hex("fc_"), "type": "function_call", "status": "completed",
-                            "call_id": self.ids.alnum("call_"), "name": name, "arguments": arguments_json(args)}
+                            "call_id": self.ids.alnum("call_"), "name": name,
+                            "arguments": arguments_json(args)}
                            for name, args in step.calls]
         elif isinstance(step, Answer):
             resp.status = "completed"
@@ -241,7 +244,8 @@ class ResponsesApi:
         if usage is not None:
             resp.usage = {"input_tokens": usage.input_tokens,
                           "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
-                          "output_tokens": usage.output_tokens, "output_tokens_details": {"reasoning_tokens": 0},
+                          "output_tokens": usage.output_tokens,
+                          "output_tokens_details": {"reasoning_tokens": 0},
                           "total_tokens": usage.total_tokens}
         conv = self.conversations.get(resp.conversation_id or "")
         if conv is not None:
@@ -280,7 +284,8 @@ class ResponsesApi:
     def _input_item(self, raw: Any) -> dict[str, Any]:
         """An input item in the shape the conversation stores it (with an id and a status)."""
         if not isinstance(raw, dict):
-            raise ApiError(400, "Invalid 'input': expected a string or an array of input items.", param="input")
+            raise ApiError(400, "Invalid 'input': expected a string or an array of input items.",
+                           param="input")
         kind = raw.get("type", "message" if "role" in raw else None)
         if kind == "message":
             role = raw.get("role")
@@ -302,12 +307,13 @@ class ResponsesApi:
             return {"id": self.ids.hex("fco_"), "type": "function_call_output", "call_id": raw["call_id"],
                     "output": raw["output"], "status": "completed"}
         if kind == "function_call":
-            return {"id": raw.get("id") or self.ids.hex("fc_"), "type": "function_call", "status": "completed",
+            return {"id": raw.get("id") or self.ids.hex("fc_"), "type": "function_call",
+                    "status": "completed",
                     "call_id": require_str(raw, "call_id"), "name": require_str(raw, "name"),
                     "arguments": raw.get("arguments", "{}")}
         raise ApiError(400, f"FakeOpenAI does not model input items of type {kind!r}.", param="input")
 
-    # ---- conversations ---------------------------------------------------------------------------------------
+    # ---- conversations -------------------------------------------------------------------------------------
 
     def create_conversation(self, req: Any) -> Reply:
         body = req.json if isinstance(req.json, dict) else {}
@@ -378,8 +384,8 @@ class ResponsesApi:
 
     def _check_unlocked(self, conv: Conversation) -> None:
         if any(not self.responses[r].finished for r in conv.response_ids):
-            raise ApiError(400, "Another process is currently operating on this conversation. Please retry in a "
-                                "few seconds.", param="conversation", code="conversation_locked")
+            raise ApiError(400, "Another process is currently operating on this conversation. Please retry "
+                                "in a few seconds.", param="conversation", code="conversation_locked")
 
 
 def _input_list(value: Any) -> list[Any]:
@@ -394,8 +400,8 @@ def _check_outputs(open_calls: dict[str, str], outputs: list[dict[str, Any]]) ->
     answered = {o["call_id"] for o in outputs}
     for output in outputs:
         if output["call_id"] not in open_calls:
-            raise ApiError(400, f"No tool call found for function call output with call_id {output['call_id']}.",
-                           param="input")
+            raise ApiError(400, "No tool call found for function call output with call_id "
+                                f"{output['call_id']}.", param="input")
     for call_id in open_calls:
         if call_id not in answered:
             raise ApiError(400, f"No tool output found for function call {call_id}.", param="input")

@@ -1,11 +1,12 @@
 """FakeOpenAI: the Responses, Conversations and Assistants APIs served over real HTTP on 127.0.0.1.
 
-Tests point a real ``openai`` client at it, so every request goes through the SDK's own serialisation, headers,
-error classes and parsing, exactly as in production. See the package docstring for the public API.
+Tests point a real ``openai`` client at it, so every request goes through the SDK's own serialisation,
+headers, error classes and parsing, exactly as in production. See the package docstring for the public API.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import socket
@@ -24,8 +25,8 @@ from .common import ApiError, Clock, Ids, Reply
 from .responses_api import ResponsesApi
 from .steps import Script, ScriptExhausted, ScriptRunner
 
-# Path prefixes the three client styles use: OpenAI (/v1), Azure v1 (/openai/v1), Azure classic (/openai, which
-# also needs ?api-version=). The longest is tried first.
+# Path prefixes the three client styles use: OpenAI (/v1), Azure v1 (/openai/v1), Azure classic (/openai,
+# which also needs ?api-version=). The longest is tried first.
 PREFIXES = ("/openai/v1", "/openai", "/v1")
 
 
@@ -82,8 +83,8 @@ class FakeOpenAI:
     """
 
     def __init__(self, script: Script = (), *, clock: Callable[[], float] = time.monotonic,
-                 api_key: str | None = "sk-test", poll_after_ms: int | None = None, cancel_delay_s: float = 0.0,
-                 seed: int | None = 0) -> None:
+                 api_key: str | None = "sk-test", poll_after_ms: int | None = None,
+                 cancel_delay_s: float = 0.0, seed: int | None = 0) -> None:
         self.api_key = api_key
         self.poll_after_ms = poll_after_ms
         self.requests: list[RecordedRequest] = []
@@ -102,7 +103,7 @@ class FakeOpenAI:
         self._thread: threading.Thread | None = None
         self._connections: set[socket.socket] = set()
 
-    # ---- lifecycle -------------------------------------------------------------------------------------------
+    # ---- lifecycle -----------------------------------------------------------------------------------------
 
     def start(self) -> FakeOpenAI:
         if self._server is not None:
@@ -124,10 +125,8 @@ class FakeOpenAI:
         with self._lock:
             connections, self._connections = set(self._connections), set()
         for conn in connections:
-            try:
+            with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
         server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
@@ -152,10 +151,11 @@ class FakeOpenAI:
 
     @property
     def azure_endpoint(self) -> str:
-        """The Azure resource endpoint: ``AzureOpenAI(azure_endpoint=...)`` or ``OpenAI(base_url=... + "/openai/v1/")``."""
+        """The Azure resource endpoint, for ``AzureOpenAI(azure_endpoint=...)`` or, with "/openai/v1/"
+        appended, ``OpenAI(base_url=...)``."""
         return f"http://127.0.0.1:{self.port}"
 
-    # ---- script and faults -----------------------------------------------------------------------------------
+    # ---- script and faults ---------------------------------------------------------------------------------
 
     def set_script(self, script: Script) -> None:
         """Replace the script (the steps not yet taken are dropped)."""
@@ -168,13 +168,14 @@ class FakeOpenAI:
 
     def add_fault(self, method: str, path_regex: str, *, status: int | None = None, json: Any = None,
                   raw_body: bytes | str | None = None, headers: Mapping[str, str] | None = None,
-                  times: int | None = 1, reset_connection: bool = False, delay_s: float | None = None) -> None:
+                  times: int | None = 1, reset_connection: bool = False,
+                  delay_s: float | None = None) -> None:
         """Make the next ``times`` requests matching ``method`` and ``path_regex`` (a full match on the path
         without its prefix, e.g. ``/responses/[^/]+``) misbehave. ``times=None`` means every matching request.
 
         * ``status``: answer with this status instead of handling the request; the body is ``json`` or
-          ``raw_body`` (sent as is, with Content-Type application/json: a malformed body), else an error body in
-          the real shape for that status. ``headers`` are added (e.g. ``Retry-After``, ``retry-after-ms``).
+          ``raw_body`` (sent as is, with Content-Type application/json: a malformed body), else an error body
+          in the real shape for that status. ``headers`` are added (e.g. ``Retry-After``, ``retry-after-ms``).
         * ``reset_connection``: close the connection with a TCP reset instead of answering.
         * ``delay_s``: wait this long (real time) first; alone, the request is then handled normally, which is
           how a read timeout looks when the client's timeout is shorter and the server still did the work.
@@ -188,7 +189,7 @@ class FakeOpenAI:
         with self._lock:
             self._faults.clear()
 
-    # ---- what happened ---------------------------------------------------------------------------------------
+    # ---- what happened -------------------------------------------------------------------------------------
 
     def find(self, method: str, path_regex: str) -> list[RecordedRequest]:
         """Recorded requests with this method whose path (without prefix) fully matches ``path_regex``."""
@@ -199,7 +200,7 @@ class FakeOpenAI:
     def count(self, method: str, path_regex: str) -> int:
         return len(self.find(method, path_regex))
 
-    # ---- request handling (runs on the server's threads) -----------------------------------------------------
+    # ---- request handling (runs on the server's threads) ---------------------------------------------------
 
     def _take_fault(self, method: str, path: str) -> Fault | None:
         with self._lock:
@@ -237,7 +238,8 @@ class FakeOpenAI:
             if fault.raw_body is not None:
                 payload = fault.raw_body
             else:
-                payload = json.dumps(fault.json if fault.json is not None else _error_body(fault.status)).encode()
+                body_json = fault.json if fault.json is not None else _error_body(fault.status)
+                payload = json.dumps(body_json).encode()
             handler.send(fault.status, payload, fault.headers)
             return
 
@@ -255,7 +257,8 @@ class FakeOpenAI:
             self._check_auth(req)
             if raw and req.json is None:
                 raise ApiError(400, "We could not parse the JSON body of your request.")
-            if req.path.startswith(("/assistants", "/threads")) and req.headers.get("openai-beta") != "assistants=v2":
+            beta = req.headers.get("openai-beta")
+            if req.path.startswith(("/assistants", "/threads")) and beta != "assistants=v2":
                 raise ApiError(400, "You must provide the 'OpenAI-Beta' header to access the Assistants API. "
                                     "Please try again by setting the header 'OpenAI-Beta: assistants=v2'.")
             for method, pattern, handler in self._routes:
@@ -269,8 +272,8 @@ class FakeOpenAI:
         except ScriptExhausted as err:
             with self._lock:
                 self.problems.append(f"script: {err}")
-            return Reply(500, {"error": {"message": f"FakeOpenAI: {err}", "type": "server_error", "param": None,
-                                         "code": "fake_script_exhausted"}})
+            return Reply(500, {"error": {"message": f"FakeOpenAI: {err}", "type": "server_error",
+                                         "param": None, "code": "fake_script_exhausted"}})
         except Exception as err:  # a bug in the fake or a bad script: answer 500, and keep it for the test
             with self._lock:
                 self.problems.append(f"{req.method} {req.path}: {type(err).__name__}: {err}")
@@ -287,13 +290,13 @@ class FakeOpenAI:
         if given == self.api_key:
             return
         if req.prefix.startswith("/openai"):
-            raise ApiError(401, "Access denied due to invalid subscription key or wrong API endpoint. Make sure to "
-                                "provide a valid key for an active subscription and use a correct regional API "
-                                "endpoint for your resource.", code="401")
+            raise ApiError(401, "Access denied due to invalid subscription key or wrong API endpoint. Make "
+                                "sure to provide a valid key for an active subscription and use a correct "
+                                "regional API endpoint for your resource.", code="401")
         if not given:
             raise ApiError(401, "You didn't provide an API key. You need to provide your API key in an "
-                                "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY). "
-                                "You can obtain an API key from https://platform.openai.com/account/api-keys.")
+                                "Authorization header using Bearer auth (i.e. Authorization: Bearer "
+                                "YOUR_KEY). You can obtain an API key from https://platform.openai.com/account/api-keys.")
         # Like the real service, echo a masked key: enough to tell keys apart, not enough to use one.
         masked = given[:3] + "*" * 8 + given[-4:] if len(given) > 8 else "*" * len(given)
         raise ApiError(401, f"Incorrect API key provided: {masked}. You can find your API key at "
@@ -305,7 +308,8 @@ class FakeOpenAI:
 
 
 def _error_body(status: int) -> dict[str, Any]:
-    message, type_, code = _DEFAULT_ERROR_BODIES.get(status, (f"HTTP {status}.", "invalid_request_error", None))
+    default = (f"HTTP {status}.", "invalid_request_error", None)
+    message, type_, code = _DEFAULT_ERROR_BODIES.get(status, default)
     return {"error": {"message": message, "type": type_, "param": None, "code": code}}
 
 
@@ -331,7 +335,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
-        # Headers and body are written separately; without TCP_NODELAY, Nagle + delayed ACK add ~40 ms to each.
+        # Headers and body are written separately: without TCP_NODELAY, Nagle and delayed ACK add ~40 ms.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.server.fake._track(self.connection, True)
 

@@ -1,6 +1,7 @@
 """The scripted model: what one model call does (a step) and what the script is told about the call.
 
-A *model call* is one POST /responses (Responses API), or one run create or submit_tool_outputs (Assistants API).
+A *model call* is one POST /responses (Responses API), or one run create or submit_tool_outputs (Assistants
+API).
 Each call takes the next step of the script. A step says what the model ends up doing and how long it takes on
 the fake's clock; the status a client sees is derived from that clock whenever it reads the run or response.
 """
@@ -30,8 +31,8 @@ class StepUsage:
 class CallTools:
     """The model asks for function tool calls (in parallel when several).
 
-    ``calls`` holds (name, arguments) pairs; arguments are a dict (sent as JSON) or a raw string, so that a test
-    can hand the app malformed JSON exactly as a model might.
+    ``calls`` holds (name, arguments) pairs; arguments are a dict (sent as JSON) or a raw string, so that a
+    test can hand the app malformed JSON exactly as a model might.
     """
 
     calls: Sequence[tuple[str, Mapping[str, Any] | str]]
@@ -74,7 +75,7 @@ class Incomplete:
 
 @dataclass(frozen=True)
 class Expire:
-    """Assistants: the run's status becomes ``expired``. Responses: the response disappears (GET answers 404)."""
+    """Assistants: the run's status becomes ``expired``. Responses: the response disappears (GET: 404)."""
 
     duration_s: float = 1.0
 
