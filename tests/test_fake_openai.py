@@ -359,6 +359,8 @@ def test_fault_status_headers_and_times(fake: FakeOpenAI, client: openai.OpenAI)
         assert err.value.code == "rate_limit_exceeded"
     assert client.conversations.create().object == "conversation"
     assert fake.count("POST", r"/conversations") == 3
+    fake.clear_requests()
+    assert fake.requests == [] and fake.count("POST", r"/conversations") == 0
 
 
 def test_fault_malformed_body_reset_and_delay(fake: FakeOpenAI, client: openai.OpenAI) -> None:
@@ -368,12 +370,15 @@ def test_fault_malformed_body_reset_and_delay(fake: FakeOpenAI, client: openai.O
     fake.add_fault("POST", r"/conversations", reset_connection=True)
     with pytest.raises(openai.APIConnectionError):
         client.conversations.create()
-    fake.add_fault("POST", r"/conversations", delay_s=0.5)
+    fake.add_fault("POST", r"/conversations", delay_s=1.5)
     started = time.monotonic()
     with pytest.raises(openai.APITimeoutError):
-        client.conversations.create(timeout=0.2)
-    assert time.monotonic() - started < 0.5
-    time.sleep(0.5)  # the delayed request is still handled: the conversation exists, the client gave up
+        client.conversations.create(timeout=0.5)
+    assert time.monotonic() - started < 1.5
+    # The delayed request is still handled: the conversation exists although the client gave up.
+    deadline = time.monotonic() + 5
+    while not fake.responses_api.conversations and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert len(fake.responses_api.conversations) == 1
 
 

@@ -8,11 +8,24 @@ reference and the openai SDK types, under the three path styles the app uses:
 * Azure classic: ``AzureOpenAI(azure_endpoint=fake.azure_endpoint, api_version=...)``
   -> /openai/...?api-version=
 
-Model behaviour is scripted with steps (CallTools, Answer, Fail, Incomplete, Expire, Hang): each model call
-(a POST /responses; an Assistants run create or submit_tool_outputs) takes the next step. Statuses follow the
-injected clock: ``queued`` when created, ``in_progress`` until ``duration_s`` has passed, then the step's
-outcome.
-Faults (429 with Retry-After, 5xx, resets, delays, malformed bodies) are injected per method and path.
+The model is scripted. Each model call (a POST /responses; an Assistants run create or submit_tool_outputs)
+takes the next step of the script: a list of steps taken in order, or a callable ``(ModelCall) -> Step`` that
+can read the user's message, the submitted tool outputs, the thread id and the turn index. Steps:
+
+* ``CallTools([(name, args), ...])``  the model asks for function calls (args: dict, or raw JSON text)
+* ``Answer(text, code_interpreter=False)``  the model answers (optionally after a code interpreter call)
+* ``Fail(code, message)``, ``Incomplete(reason, text="")``  the run/response fails or stops early
+* ``Expire()``  Assistants: run ``expired``; Responses: the response disappears (GET answers 404)
+* ``Hang()``  ``in_progress`` until cancelled
+
+Statuses follow the injected clock (``clock=``, default time.monotonic): ``queued`` when created,
+``in_progress`` until the step's ``duration_s`` has passed, then the step's outcome. Tests pass a VirtualClock
+and advance it, so nothing sleeps. The protocol rules of the real services are enforced (see the docstrings
+of responses_api and assistants_api), so a client that breaks them fails here as it would in production.
+
+Everything received is recorded (``fake.requests``, ``fake.find``, ``fake.count``); ``fake.problems`` lists
+script errors and internal errors (a test can assert it is empty). ``add_fault`` makes matching requests
+answer 429/5xx/malformed bodies, reset the connection, or answer late (a client read timeout).
 
 Example::
 

@@ -200,6 +200,11 @@ class FakeOpenAI:
     def count(self, method: str, path_regex: str) -> int:
         return len(self.find(method, path_regex))
 
+    def clear_requests(self) -> None:
+        """Forget the recorded requests (long benchmarks would otherwise keep every one)."""
+        with self._lock:
+            self.requests.clear()
+
     # ---- request handling (runs on the server's threads) ---------------------------------------------------
 
     def _take_fault(self, method: str, path: str) -> Fault | None:
