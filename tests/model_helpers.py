@@ -38,3 +38,9 @@ def model_settings(fake: FakeOpenAI, style: Style, api: Literal["responses", "as
 def turn(message: str = "大阪駅の近くで和食のお店を探して", turn_id: str = "turn-1") -> TurnRequest:
     return TurnRequest(message=message, instructions=INSTRUCTIONS, date_context=date_context(TODAY),
                        tools=neutral_tools(), turn_id=turn_id)
+
+
+# Timeout tests: the client gives up after CLIENT_TIMEOUT_S; a delay fault answers after SLOW_S. The margins
+# are wide, so that a loaded CI machine does not time out on ordinary requests.
+CLIENT_TIMEOUT_S = 0.5
+SLOW_S = 1.5

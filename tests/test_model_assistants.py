@@ -33,7 +33,15 @@ from travel_assistant.model.client import create_backend, create_openai_client
 from travel_assistant.model.errors import ModelError, ModelErrorKind
 from travel_assistant.model.port import Message, RunStatus, ToolOutput
 
-from .model_helpers import API_KEY, TODAY, Style, model_settings, turn
+from .model_helpers import (
+    API_KEY,
+    CLIENT_TIMEOUT_S,
+    SLOW_S,
+    TODAY,
+    Style,
+    model_settings,
+    turn,
+)
 
 RUN = r"/threads/thread_\w+/runs/run_\w+"
 MESSAGES = r"/threads/thread_\w+/messages"
@@ -174,9 +182,9 @@ def test_a_start_that_failed_after_posting_the_message_does_not_post_it_again(
 
 def test_a_run_created_although_the_answer_was_lost_is_adopted(clock: VirtualClock) -> None:
     with FakeOpenAI([Answer("x")], clock=clock, api_key=API_KEY) as fake:
-        backend = _backend(fake, timeout_s=0.2)
+        backend = _backend(fake, timeout_s=CLIENT_TIMEOUT_S)
         thread_id = backend.create_thread(metadata={})
-        fake.add_fault("POST", RUNS, delay_s=0.5)  # the run is created, but after the client gave up
+        fake.add_fault("POST", RUNS, delay_s=SLOW_S)  # the run is created, but after the client gave up
         with pytest.raises(ModelError) as err:
             backend.start_turn(thread_id, turn())
         assert err.value.kind is ModelErrorKind.TIMEOUT
@@ -426,13 +434,13 @@ def test_rate_limits_carry_the_wait(fake: FakeOpenAI, backend: AssistantsBackend
 
 @pytest.mark.parametrize(("fault", "kind"), [
     ({"status": 500}, ModelErrorKind.UNAVAILABLE), ({"status": 503}, ModelErrorKind.UNAVAILABLE),
-    ({"reset_connection": True}, ModelErrorKind.UNAVAILABLE), ({"delay_s": 0.6}, ModelErrorKind.TIMEOUT),
+    ({"reset_connection": True}, ModelErrorKind.UNAVAILABLE), ({"delay_s": SLOW_S}, ModelErrorKind.TIMEOUT),
     ({"status": 200, "raw_body": "{\"id\": "}, ModelErrorKind.UNAVAILABLE),
 ])
 def test_transient_failures_are_retryable_and_a_retried_start_stays_single(
         clock: VirtualClock, fault: dict[str, Any], kind: ModelErrorKind) -> None:
     with FakeOpenAI([Answer("x")], clock=clock, api_key=API_KEY) as fake:
-        backend = _backend(fake, timeout_s=0.2)
+        backend = _backend(fake, timeout_s=CLIENT_TIMEOUT_S)
         thread_id = backend.create_thread(metadata={})
         fake.add_fault("POST", MESSAGES, **fault)
         with pytest.raises(ModelError) as err:
@@ -443,6 +451,24 @@ def test_transient_failures_are_retryable_and_a_retried_start_stays_single(
             _wait_for(lambda: bool(thread.messages))
         assert backend.start_turn(thread_id, turn()).status is RunStatus.QUEUED
         assert len([m for m in thread.messages if m["role"] == "user"]) == 1
+
+
+@pytest.mark.parametrize(("path", "body"), [
+    (RUNS, "<html>maintenance</html>"), (RUNS, "{}"), (RUN, "{}"), (RUN, '{"id": "run_1"}')])
+def test_broken_answers_are_unavailable(fake: FakeOpenAI, backend: AssistantsBackend, path: str,
+                                        body: str) -> None:
+    fake.set_script([Answer("x")])
+    thread_id = backend.create_thread(metadata={})
+    if path == RUN:
+        run_id = backend.start_turn(thread_id, turn()).run_id
+    content_type = "text/html" if body.startswith("<") else "application/json"
+    fake.add_fault("GET", path, status=200, raw_body=body, headers={"Content-Type": content_type})
+    with pytest.raises(ModelError) as err:
+        if path == RUN:
+            backend.get_turn_state(thread_id, run_id)
+        else:
+            backend.start_turn(thread_id, turn())
+    assert err.value.kind is ModelErrorKind.UNAVAILABLE and "malformed" in err.value.message
 
 
 def test_refused_credentials_are_auth_and_say_nothing_of_the_key(fake: FakeOpenAI) -> None:

@@ -30,7 +30,15 @@ from travel_assistant.model.errors import ModelError, ModelErrorKind
 from travel_assistant.model.port import Message, RunStatus, ToolOutput
 from travel_assistant.model.responses import ABANDONED_OUTPUT, ResponsesBackend
 
-from .model_helpers import API_KEY, TODAY, Style, model_settings, turn
+from .model_helpers import (
+    API_KEY,
+    CLIENT_TIMEOUT_S,
+    SLOW_S,
+    TODAY,
+    Style,
+    model_settings,
+    turn,
+)
 
 RESPONSE = r"/responses/resp_\w+"
 
@@ -240,6 +248,18 @@ def test_list_messages_pages_oldest_first_up_to_the_limit(fake: FakeOpenAI,
                                                                                         "limit": "100"}
 
 
+@pytest.mark.parametrize("fault", [
+    {"status": 200, "raw_body": "<html>maintenance</html>", "headers": {"Content-Type": "text/html"}},
+    {"status": 200, "raw_body": '{"object": "list"}'}])
+def test_a_broken_list_page_is_unavailable(fake: FakeOpenAI, backend: ResponsesBackend,
+                                           fault: dict[str, Any]) -> None:
+    thread_id = backend.create_thread(metadata={})
+    fake.add_fault("GET", r"/conversations/\w+/items", **fault)
+    with pytest.raises(ModelError) as err:
+        backend.list_messages(thread_id)
+    assert err.value.kind is ModelErrorKind.UNAVAILABLE and "malformed" in err.value.message
+
+
 def test_delete_twice(backend: ResponsesBackend) -> None:
     thread_id = backend.create_thread(metadata={})
     assert backend.delete_thread(thread_id) is True
@@ -288,15 +308,16 @@ def test_quota_exhaustion_is_not_a_rate_limit(fake: FakeOpenAI, backend: Respons
     ({"status": 502, "raw_body": "<html>Bad Gateway</html>", "headers": {"Content-Type": "text/html"}},
      ModelErrorKind.UNAVAILABLE),
     ({"reset_connection": True}, ModelErrorKind.UNAVAILABLE),
-    ({"delay_s": 0.6}, ModelErrorKind.TIMEOUT),
+    ({"delay_s": SLOW_S}, ModelErrorKind.TIMEOUT),
     ({"status": 200, "raw_body": '{"id": "resp_1", "status": '}, ModelErrorKind.UNAVAILABLE),
     ({"status": 200, "raw_body": "upstream says hi", "headers": {"Content-Type": "text/plain"}},
      ModelErrorKind.UNAVAILABLE),
+    ({"status": 200, "raw_body": "{}"}, ModelErrorKind.UNAVAILABLE),  # JSON, but not a response
 ])
 def test_transient_failures_on_a_read_are_retryable(clock: VirtualClock, fault: dict[str, Any],
                                                     kind: ModelErrorKind) -> None:
     with FakeOpenAI([Answer("x")], clock=clock, api_key=API_KEY) as fake:
-        backend = _backend(fake, timeout_s=0.2)
+        backend = _backend(fake, timeout_s=CLIENT_TIMEOUT_S)
         thread_id = backend.create_thread(metadata={})
         started = backend.start_turn(thread_id, turn())
         fake.add_fault("GET", RESPONSE, **fault)
@@ -308,11 +329,11 @@ def test_transient_failures_on_a_read_are_retryable(clock: VirtualClock, fault: 
         assert backend.get_turn_state(thread_id, started.run_id).status is RunStatus.COMPLETED
 
 
-@pytest.mark.parametrize("fault", [{"reset_connection": True}, {"delay_s": 0.6}])
+@pytest.mark.parametrize("fault", [{"reset_connection": True}, {"delay_s": SLOW_S}])
 def test_a_lost_answer_to_a_create_is_uncertain(clock: VirtualClock, fault: dict[str, Any]) -> None:
     """The service may have created the response (the delay case does): repeating could post twice."""
     with FakeOpenAI([Answer("x")], clock=clock, api_key=API_KEY) as fake:
-        backend = _backend(fake, timeout_s=0.2)
+        backend = _backend(fake, timeout_s=CLIENT_TIMEOUT_S)
         thread_id = backend.create_thread(metadata={})
         fake.add_fault("POST", "/responses", **fault)
         with pytest.raises(ModelError) as err:
@@ -357,13 +378,13 @@ def test_no_key_or_url_in_any_error_message(fake: FakeOpenAI, clock: VirtualCloc
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(redaction, "_known_secrets", ())
     redaction.set_known_secrets([API_KEY])
-    backend = _backend(fake, timeout_s=0.2)
+    backend = _backend(fake, timeout_s=CLIENT_TIMEOUT_S)
     echoing = {"error": {"message": f"Invalid key {API_KEY} for https://example.openai.azure.com/openai?x=1",
                          "type": "invalid_request_error", "param": None, "code": None}}
     faults: list[dict[str, Any]] = [
         {"status": 400, "json": echoing}, {"status": 500, "json": echoing}, {"status": 404, "json": echoing},
         {"status": 429, "json": echoing}, {"status": 401}, {"status": 403, "json": echoing},
-        {"reset_connection": True}, {"delay_s": 0.4}, {"status": 200, "raw_body": API_KEY}]
+        {"reset_connection": True}, {"delay_s": SLOW_S}, {"status": 200, "raw_body": API_KEY}]
     messages = []
     for fault in faults:
         fake.add_fault("POST", "/conversations", **fault)

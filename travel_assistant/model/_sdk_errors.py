@@ -29,6 +29,9 @@ _MAX_DETAIL = 200
 _URL = re.compile(r"\b(?:https?|wss?)://\S+", re.IGNORECASE)
 # How the services say "another run/response is using this thread": Assistants (messages.create, runs.create)
 # and the Responses API's conversation lock.
+# What the SDK raises while parsing a broken body: invalid JSON, or (for list pages) a text body it cannot
+# build a page from. Only the SDK call runs inside the try, so these do not hide mistakes in this code.
+_MALFORMED = (json.JSONDecodeError, pydantic.ValidationError, AttributeError)
 _BUSY = re.compile(r"while a run \S+ is active|already has an active run"
                    r"|currently operating on this conversation", re.IGNORECASE)
 
@@ -40,7 +43,7 @@ def call(action: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     except openai.APIError as exc:
         # "from None": the SDK exception's text can carry the raw body; keep it out of tracebacks and logs.
         raise translate(exc, action) from None
-    except (json.JSONDecodeError, pydantic.ValidationError):
+    except _MALFORMED:
         raise _malformed(action) from None
 
 
@@ -61,13 +64,17 @@ def call_once(action: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T
                          "effect") from None
     except openai.APIError as exc:
         raise translate(exc, action) from None
-    except (json.JSONDecodeError, pydantic.ValidationError):
+    except _MALFORMED:
         raise _malformed(action) from None
 
 
-def expect(value: Any, kind: type[T], action: str) -> T:
-    """The SDK returns the raw text when a body is not JSON; treat that as the malformed answer it is."""
-    if not isinstance(value, kind):
+def expect(value: Any, kind: type[T], action: str, *fields: str) -> T:
+    """``value`` if it is a ``kind`` with every one of ``fields`` set, else a malformed-answer error.
+
+    The SDK does not validate bodies: it returns the raw text when a body is not JSON, and fills fields a JSON
+    body lacks with None. Either is a broken answer (a proxy's error page, a truncated body), not a result.
+    """
+    if not isinstance(value, kind) or any(getattr(value, name, None) is None for name in fields):
         raise _malformed(action)
     return value
 

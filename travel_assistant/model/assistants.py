@@ -16,7 +16,9 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from openai.pagination import SyncCursorPage
 from openai.types.beta.assistant import Assistant
+from openai.types.beta.thread import Thread
 from openai.types.beta.threads.run import Run
 
 from ..assistant import ASSISTANT_NAME, INSTRUCTIONS, assistants_tools, definition_fingerprint, neutral_tools
@@ -28,6 +30,7 @@ APP_METADATA = {"app": "contoso-travel-assistant"}
 _ACTIVE = ("queued", "in_progress", "requires_action", "cancelling")
 _PAGE = 100
 _RECENT = 20  # a retried start finds its own run and message among the newest few of the thread
+_FIELDS = ("id", "status")  # what a usable Run must have
 
 
 class AssistantsBackend:
@@ -73,8 +76,8 @@ class AssistantsBackend:
             found = self._find_ours()
             if found is None:
                 created = call("create assistant", assistants.create, **definition)
-                return str(expect(created, Assistant, "create assistant").id)
-        found = expect(found, Assistant, "get assistant")
+                return expect(created, Assistant, "create assistant", "id").id
+        found = expect(found, Assistant, "get assistant", "id")
         if (found.metadata or {}).get("fingerprint") != fingerprint:
             # Metadata is replaced as a whole on update; keep keys others may have set.
             definition["metadata"] = {**(found.metadata or {}), **definition["metadata"]}
@@ -90,7 +93,7 @@ class AssistantsBackend:
             params: dict[str, Any] = {"order": "asc", "limit": _PAGE}
             if after:
                 params["after"] = after
-            page = call("list assistants", self._client.beta.assistants.list, **params)
+            page = _page("list assistants", self._client.beta.assistants.list, **params)
             ours += [a for a in page.data if a.name == ASSISTANT_NAME
                      and (a.metadata or {}).get("app") == APP_METADATA["app"]]
             if not page.has_more or not page.data:
@@ -102,11 +105,11 @@ class AssistantsBackend:
 
     def create_thread(self, *, metadata: dict[str, str]) -> str:
         thread = call("create thread", self._client.beta.threads.create, metadata=metadata)
-        return str(thread.id)
+        return expect(thread, Thread, "create thread", "id").id
 
     def start_turn(self, thread_id: str, request: TurnRequest) -> TurnState:
         threads = self._client.beta.threads
-        recent = call("list runs", threads.runs.list, thread_id=thread_id, order="desc", limit=_RECENT).data
+        recent = _page("list runs", threads.runs.list, thread_id=thread_id, order="desc", limit=_RECENT).data
         if request.turn_id:
             for run in recent:
                 if (run.metadata or {}).get("turn_id") == request.turn_id:
@@ -141,7 +144,7 @@ class AssistantsBackend:
     def get_turn_state(self, thread_id: str, run_id: str) -> TurnState:
         raw = call("get turn state", self._client.beta.threads.runs.with_raw_response.retrieve, run_id,
                    thread_id=thread_id)
-        run = expect(call("get turn state", raw.parse), Run, "get turn state")
+        run = expect(call("get turn state", raw.parse), Run, "get turn state", *_FIELDS)
         return self._state(thread_id, run, poll_after_ms=poll_after_ms(raw.headers))
 
     def submit_tool_outputs(self, thread_id: str, run_id: str, outputs: list[ToolOutput],
@@ -158,7 +161,7 @@ class AssistantsBackend:
             if err.kind in (ModelErrorKind.BAD_REQUEST, ModelErrorKind.THREAD_BUSY):
                 return self.get_turn_state(thread_id, run_id)  # lost a race with another submission or expiry
             raise
-        return self._state(thread_id, expect(run, Run, "submit tool outputs"))
+        return self._state(thread_id, expect(run, Run, "submit tool outputs", *_FIELDS))
 
     def cancel_turn(self, thread_id: str, run_id: str) -> TurnState:
         try:
@@ -167,18 +170,18 @@ class AssistantsBackend:
             if err.kind is ModelErrorKind.BAD_REQUEST:  # not active any more: cancelling again is a no-op
                 return self.get_turn_state(thread_id, run_id)
             raise
-        return self._state(thread_id, expect(run, Run, "cancel turn"))
+        return self._state(thread_id, expect(run, Run, "cancel turn", *_FIELDS))
 
     def get_reply(self, thread_id: str, run_id: str) -> Reply:
         run = expect(call("get reply", self._client.beta.threads.runs.retrieve, run_id, thread_id=thread_id),
-                     Run, "get reply")
+                     Run, "get reply", *_FIELDS)
         texts: list[str] = []
         after: str | None = None
         while True:
             params: dict[str, Any] = {"order": "asc", "limit": _PAGE, "run_id": run_id}
             if after:
                 params["after"] = after
-            page = call("get reply", self._client.beta.threads.messages.list, thread_id, **params)
+            page = _page("get reply", self._client.beta.threads.messages.list, thread_id, **params)
             texts += [text for m in page.data if m.role == "assistant" if (text := _text(m))]
             if not page.has_more or not page.data:
                 break
@@ -193,7 +196,7 @@ class AssistantsBackend:
             params: dict[str, Any] = {"order": "asc", "limit": _PAGE}
             if after:
                 params["after"] = after
-            page = call("list messages", self._client.beta.threads.messages.list, thread_id, **params)
+            page = _page("list messages", self._client.beta.threads.messages.list, thread_id, **params)
             messages += [Message(role=m.role, text=text, created_at=m.created_at)
                          for m in page.data if (text := _text(m))]
             if not page.has_more or not page.data:
@@ -216,11 +219,11 @@ class AssistantsBackend:
         run = call("start run", self._client.beta.threads.runs.create, thread_id,
                    assistant_id=self.assistant_id(), additional_instructions=request.date_context,
                    metadata=metadata)
-        return expect(run, Run, "start run")
+        return expect(run, Run, "start run", *_FIELDS)
 
     def _has_message(self, thread_id: str, turn_id: str) -> bool:
-        page = call("list messages", self._client.beta.threads.messages.list, thread_id, order="desc",
-                    limit=_RECENT)
+        page = _page("list messages", self._client.beta.threads.messages.list, thread_id, order="desc",
+                     limit=_RECENT)
         return any((m.metadata or {}).get("turn_id") == turn_id for m in page.data)
 
     def _state(self, thread_id: str, run: Run, *, poll_after_ms: int | None = None) -> TurnState:
@@ -257,10 +260,14 @@ class AssistantsBackend:
                                                                   f"Unexpected run status {status!r}."))
 
     def _used_code_interpreter(self, thread_id: str, run_id: str) -> bool:
-        page = call("list run steps", self._client.beta.threads.runs.steps.list, run_id, thread_id=thread_id,
-                    limit=_PAGE)
+        page = _page("list run steps", self._client.beta.threads.runs.steps.list, run_id,
+                     thread_id=thread_id, limit=_PAGE)
         return any(c.type == "code_interpreter" for step in page.data
                    if step.step_details.type == "tool_calls" for c in step.step_details.tool_calls)
+
+
+def _page(action: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    return expect(call(action, fn, *args, **kwargs), SyncCursorPage, action, "data")
 
 
 def _usage(run: Run) -> Usage | None:

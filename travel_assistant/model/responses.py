@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from openai.pagination import SyncConversationCursorPage
+from openai.types.conversations import Conversation
 from openai.types.responses import Response
 
 from ..assistant import responses_tools
@@ -19,6 +21,7 @@ from .errors import ModelError, ModelErrorKind
 from .port import Message, Reply, RunError, RunStatus, ToolCall, ToolOutput, TurnRequest, TurnState, Usage
 
 _PAGE = 100
+_FIELDS = ("id", "status", "output")  # what a usable Response must have
 # The output a function call gets when its turn ended before the tool ran (see _close_open_calls).
 ABANDONED_OUTPUT = '{"error": "cancelled", "detail": "The turn ended before this tool call finished."}'
 
@@ -32,7 +35,7 @@ class ResponsesBackend:
 
     def create_thread(self, *, metadata: dict[str, str]) -> str:
         conversation = call("create conversation", self._client.conversations.create, metadata=metadata)
-        return str(conversation.id)
+        return expect(conversation, Conversation, "create conversation", "id").id
 
     def start_turn(self, thread_id: str, request: TurnRequest) -> TurnState:
         message = {"type": "message", "role": "user",
@@ -56,7 +59,7 @@ class ResponsesBackend:
                 return TurnState(run_id, RunStatus.EXPIRED, error=RunError(
                     "expired", "The model response is no longer available (it expired or was deleted)."))
             raise
-        response = expect(call("get turn state", raw.parse), Response, "get turn state")
+        response = expect(call("get turn state", raw.parse), Response, "get turn state", *_FIELDS)
         return _state(response, poll_after_ms=poll_after_ms(raw.headers))
 
     def submit_tool_outputs(self, thread_id: str, run_id: str, outputs: list[ToolOutput],
@@ -81,10 +84,11 @@ class ResponsesBackend:
             if err.kind in (ModelErrorKind.BAD_REQUEST, ModelErrorKind.NOT_FOUND):
                 return self.get_turn_state(thread_id, run_id)
             raise
-        return _state(expect(response, Response, "cancel turn"))
+        return _state(expect(response, Response, "cancel turn", *_FIELDS))
 
     def get_reply(self, thread_id: str, run_id: str) -> Reply:
-        response = expect(call("get reply", self._client.responses.retrieve, run_id), Response, "get reply")
+        response = expect(call("get reply", self._client.responses.retrieve, run_id), Response, "get reply",
+                          *_FIELDS)
         return Reply(text=response.output_text, usage=_usage(response))
 
     def list_messages(self, thread_id: str, *, limit: int = 100) -> list[Message]:
@@ -95,7 +99,7 @@ class ResponsesBackend:
             params: dict[str, Any] = {"order": "asc", "limit": _PAGE}
             if after:
                 params["after"] = after
-            page = call("list messages", self._client.conversations.items.list, thread_id, **params)
+            page = self._items_page("list messages", thread_id, params)
             for item in page.data:
                 if item.type == "message" and item.role in ("user", "assistant"):
                     text = "\n".join(p.text for p in item.content if getattr(p, "text", None) is not None)
@@ -122,7 +126,11 @@ class ResponsesBackend:
             action, self._client.responses.create, model=self._model, conversation=thread_id, input=items,
             instructions=f"{request.instructions}\n\n{request.date_context}",
             tools=responses_tools(request.tools), background=True, store=True, metadata=metadata)
-        return _state(expect(response, Response, action))
+        return _state(expect(response, Response, action, *_FIELDS))
+
+    def _items_page(self, action: str, thread_id: str, params: dict[str, Any]) -> Any:
+        page = call(action, self._client.conversations.items.list, thread_id, **params)
+        return expect(page, SyncConversationCursorPage, action, "data")
 
     def _open_call_ids(self, thread_id: str) -> list[str]:
         """Function calls in the conversation that have no output yet, oldest first."""
@@ -133,7 +141,7 @@ class ResponsesBackend:
             params: dict[str, Any] = {"order": "asc", "limit": _PAGE}
             if after:
                 params["after"] = after
-            page = call("list conversation items", self._client.conversations.items.list, thread_id, **params)
+            page = self._items_page("list conversation items", thread_id, params)
             for item in page.data:
                 if item.type == "function_call":
                     calls.append(item.call_id)
