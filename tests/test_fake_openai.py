@@ -202,6 +202,26 @@ def test_a_callable_script_reads_the_user_message_and_tool_outputs(
     assert seen[0].thread_id == conv.id and seen[2].call_index == 2
 
 
+def test_a_user_message_that_also_closes_open_calls_starts_a_turn(
+        fake: FakeOpenAI, client: openai.OpenAI) -> None:
+    seen: list[ModelCall] = []
+
+    def model(call: ModelCall) -> Step:
+        seen.append(call)
+        return CallTools([("a", {})], duration_s=0) if call.turn_index == 0 else Answer("ok", duration_s=0)
+
+    fake.set_script(model)
+    conv = client.conversations.create()
+    first = client.responses.retrieve(_start(client, conv.id, "first").id)
+    call_id = next(o for o in first.output if o.type == "function_call").call_id
+    client.responses.create(model="m", conversation=conv.id, background=True, input=[
+        {"type": "function_call_output", "call_id": call_id, "output": "abandoned"},
+        {"role": "user", "content": "second"}])
+    assert [(c.kind, c.turn_index, c.user_message) for c in seen] == [
+        ("start", 0, "first"), ("start", 1, "second")]
+    assert [o.output for o in seen[1].tool_outputs] == ["abandoned"]
+
+
 def test_an_exhausted_script_answers_500_and_is_reported(clock: VirtualClock) -> None:
     with FakeOpenAI([], clock=clock) as fake, openai.OpenAI(base_url=fake.base_url, api_key="sk-test",
                                                              max_retries=0) as client:

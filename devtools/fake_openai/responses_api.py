@@ -131,7 +131,8 @@ class ResponsesApi:
         outputs = [i for i in items if i["type"] == "function_call_output"]
         _check_outputs(open_calls, outputs)
         user_texts = [_text(i) for i in items if i["type"] == "message" and i["role"] == "user"]
-        kind: Literal["start", "submit"] = "submit" if outputs else "start"
+        # A new user message starts a turn, even when it also closes calls an abandoned turn left open.
+        kind: Literal["start", "submit"] = "submit" if outputs and not user_texts else "start"
         if conv is not None:
             user_text = user_texts[-1] if user_texts else conv.user_text
             turn_index = conv.starts if kind == "start" else max(conv.starts - 1, 0)
