@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from devtools.fake_openai import FakeOpenAI
-
 from travel_assistant import runtime
 from travel_assistant.chat.identity import owner_key_for
 from travel_assistant.chat.validation import new_thread_id, new_turn_id
