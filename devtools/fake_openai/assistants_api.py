@@ -328,6 +328,13 @@ class AssistantsApi:
         self._refresh_thread(thread)
         return next((r for r in thread.runs if r.status in ACTIVE), None)
 
+    def active_run_ids(self) -> list[str]:
+        active = []
+        for thread in self.threads.values():
+            self._refresh_thread(thread)
+            active += [run.id for run in thread.runs if run.status in ACTIVE]
+        return active
+
     def _refresh_thread(self, thread: Thread) -> None:
         for run in thread.runs:
             self._refresh(run, thread)

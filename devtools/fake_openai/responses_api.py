@@ -195,6 +195,14 @@ class ResponsesApi:
         resp.gone = True
         return Reply(200, {"id": resp.id, "object": "response", "deleted": True})
 
+    def active_response_ids(self) -> list[str]:
+        active = []
+        for resp in self.responses.values():
+            self._refresh(resp)
+            if not resp.gone and resp.status in ("queued", "in_progress"):
+                active.append(resp.id)
+        return active
+
     def _readable(self, response_id: str) -> Response:
         resp = self.responses.get(response_id)
         if resp is not None:

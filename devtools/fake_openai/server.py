@@ -200,6 +200,23 @@ class FakeOpenAI:
     def count(self, method: str, path_regex: str) -> int:
         return len(self.find(method, path_regex))
 
+    def active_runs(self) -> list[str]:
+        """Ids of the runs (Assistants) and responses (Responses) still working at the clock's current time:
+        queued, in progress, cancelling, or (Assistants) waiting for tool outputs. Empty once a turn has ended
+        cleanly."""
+        with self._lock:
+            return self.assistants_api.active_run_ids() + self.responses_api.active_response_ids()
+
+    def accepted_user_messages(self) -> list[str]:
+        """The text of every user message the service accepted (in responses it created, or in threads), in
+        order: what "was the user's message posted once?" is checked against. Rejected requests do not count."""
+        with self._lock:
+            texts = [text for resp in self.responses_api.responses.values() for text in resp_user_texts(resp)]
+            for thread in self.assistants_api.threads.values():
+                texts += [part["text"]["value"] for m in thread.messages if m["role"] == "user"
+                          for part in m["content"] if part.get("type") == "text"]
+            return texts
+
     def clear_requests(self) -> None:
         """Forget the recorded requests (long benchmarks would otherwise keep every one)."""
         with self._lock:
@@ -310,6 +327,11 @@ class FakeOpenAI:
     def _track(self, conn: socket.socket, open_: bool) -> None:
         with self._lock:
             (self._connections.add if open_ else self._connections.discard)(conn)
+
+
+def resp_user_texts(resp: Any) -> list[str]:
+    return [part.get("text", "") for item in resp.input_items
+            if item.get("type") == "message" and item.get("role") == "user" for part in item["content"]]
 
 
 def _error_body(status: int) -> dict[str, Any]:

@@ -103,39 +103,18 @@ class World:
         assert result.failure is None, f"the orchestrator crashed: {result.failure}"
         assert result.max_payload_bytes < MAX_ACTIVITY_BYTES, result.max_payload_bytes
         assert result.max_custom_status_bytes < MAX_STATUS_BYTES, result.max_custom_status_bytes
-        record = runtime.thread_registry().get(OWNER if run.output is None else _owner(result), run.thread_id)
+        record = runtime.thread_registry().get(_owner(result), run.thread_id)
         if record is not None:  # the thread is free for the next message
             assert record.active_turn_id != run.turn_id, "the turn did not release its thread"
         assert not self.model.problems, self.model.problems
+        assert self.model.active_runs() == [], "a model run was left working after the turn ended"
 
     def user_messages_posted(self) -> int:
-        """How many user messages reached the model (once per turn, however often activities ran)."""
-        if self.api == "assistants":
-            return self.model.count("POST", r"/threads/[^/]+/messages")
-        return sum(1 for r in self.model.find("POST", r"/responses")
-                   if any(_is_user_message(item) for item in (r.json or {}).get("input") or []))
-
-    def active_runs(self) -> int:
-        """Model runs still working: must be 0 once a turn has ended."""
-        count = 0
-        for request in self.model.find("POST", r"/responses") + self.model.find("POST", r"/threads/[^/]+/runs"):
-            del request
-        if self.api == "assistants":
-            for thread in self.model.assistants_api.threads.values():
-                for run in thread.runs:
-                    self.model.assistants_api._refresh(run, thread)
-                    count += run.status in ("queued", "in_progress", "requires_action", "cancelling")
-        else:
-            for response in self.model.responses_api.responses.values():
-                self.model.responses_api._refresh(response)
-                count += response.status in ("queued", "in_progress")
-        return count
+        """How many user messages the model service accepted (must be one per turn, however often activities
+        ran or requests were retried)."""
+        return len(self.model.accepted_user_messages())
 
 
 def _owner(result: ReplayResult) -> str:
     started = next(e for e in result.history if e["EventType"] == 0)
     return json.loads(started["Input"])["owner_key"]
-
-
-def _is_user_message(item: Any) -> bool:
-    return isinstance(item, dict) and item.get("role") == "user"
