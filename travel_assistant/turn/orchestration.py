@@ -237,8 +237,8 @@ class ChatTurn:
             self.report(phases.PHASE_RUNNING_TOOLS, round=self.rounds,
                         tools_running=[call.name for call, _ in pending])
             tasks = [self.context.call_activity(tools.activity_name(call.name), {
-                "tool": call.name, "call_id": call.id, "arguments": arguments,
-                "today": today.isoformat(), "max_output_bytes": budget}, expected_type=dict) for call, arguments in pending]
+                "tool": call.name, "call_id": call.id, "arguments": arguments, "today": today.isoformat(),
+                "max_output_bytes": budget}, expected_type=dict) for call, arguments in pending]
             try:
                 results = yield self.context.task_all(tasks)
             except Exception as exc:  # an activity crashed instead of answering with an envelope
