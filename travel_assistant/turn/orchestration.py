@@ -163,12 +163,13 @@ class ChatTurn:
                 raise TurnEnded(TURN_FAILED, code, f"{text}{detail}"[:500])
 
     def _accept(self, result: dict[str, Any]) -> Steps:
-        """Take an activity's model state; act on a cancel request first."""
+        """Take an activity's model state; act on a cancel request first (after noting which run to cancel)."""
+        if result.get("state"):
+            self.run_id = result["state"]["run_id"]
         if result.get("cancel_requested"):
             yield from self._cancel_model_run()
             raise TurnEnded(TURN_CANCELLED, ErrorCode.CANCELLED, "The turn was cancelled by the user")
         state = TurnState.from_dict(result["state"])
-        self.run_id = state.run_id
         if state.usage:
             self.usage_by_run[state.run_id] = state.usage
         self.hosted_tools.update(state.hosted_tools)
