@@ -56,7 +56,8 @@ def app(request: pytest.FixtureRequest, app_env: dict[str, str], fake_apis: Fake
 
 def test_wait_returns_the_finished_turn(app: App) -> None:
     app.model.set_script([Answer("大阪駅周辺のビジネスホテルをご案内します。", duration_s=2)])
-    response = app.post({"message": "2/14に大阪駅近辺で1人で泊まれるビジネスホテルを探しています。"}, query={"wait": "30"})
+    message = "2/14に大阪駅近辺で1人で泊まれるビジネスホテルを探しています。"
+    response = app.post({"message": message}, query={"wait": "30"})
     body = json_body(response)
     assert response.status_code == 200, body
     assert body["status"] == "completed"
