@@ -77,8 +77,11 @@ class World:
 
     def run_turn(self, message: str, *, thread_id: str | None = None, owner_key: str = OWNER,
                  config: TurnConfig | None = None, hooks: Mapping[float, Callable[[TurnRun], None]] | None = None,
-                 durations: Mapping[str, float] | None = None) -> TurnRun:
-        """Claim the thread as POST /api/chat would, then run the chat_turn orchestration to its end."""
+                 durations: Mapping[str, float] | None = None, check: bool = True) -> TurnRun:
+        """Claim the thread as POST /api/chat would, then run the chat_turn orchestration to its end.
+
+        ``check=False`` leaves World.check_invariants to the test, for the few scenarios that must show why one
+        does not hold at the turn's end (see docs/reliability.md)."""
         thread_id = thread_id or self.new_thread(owner_key)
         turn_id = new_turn_id()
         registry = runtime.thread_registry()
@@ -94,7 +97,8 @@ class World:
         for seconds, action in (hooks or {}).items():
             harness.at(seconds, lambda action=action: action(run))
         run.result = harness.run("chat_turn", turn.to_dict(), instance_id=turn_id)
-        self.check_invariants(run)
+        if check:
+            self.check_invariants(run)
         return run
 
     def check_invariants(self, run: TurnRun) -> None:
