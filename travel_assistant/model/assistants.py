@@ -35,6 +35,7 @@ _FIELDS = ("id", "status")  # what a usable Run must have
 
 class AssistantsBackend:
     name = "assistants"
+    repeatable_turns = True  # the turn id in message and run metadata: see the module docstring
 
     def __init__(self, client: Any, *, model: str, pinned_assistant_id: str | None = None) -> None:
         self._client = client

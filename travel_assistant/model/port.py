@@ -165,6 +165,10 @@ class ModelBackend(Protocol):
     """What the chat turn needs from a model API. Implementations raise ModelError on failures."""
 
     name: str
+    # True when start_turn and submit_tool_outputs may be called again after any failure, because the adapter
+    # finds what an earlier attempt did (and does not do it twice). False: only a failure that certainly did
+    # nothing may be repeated; after any other the turn ends start_uncertain rather than risk posting twice.
+    repeatable_turns: bool
 
     def create_thread(self, *, metadata: dict[str, str]) -> str: ...
 

@@ -28,6 +28,9 @@ ABANDONED_OUTPUT = '{"error": "cancelled", "detail": "The turn ended before this
 
 class ResponsesBackend:
     name = "responses"
+    # A response cannot be found again without its id (the API cannot list them), so a create whose answer was
+    # lost cannot be checked: it must not be repeated.
+    repeatable_turns = False
 
     def __init__(self, client: Any, *, model: str) -> None:
         self._client = client

@@ -93,6 +93,14 @@ class TurnActivities:
         self._journal = journal
         self._clock = clock
 
+    def _clean_failure_test(self) -> Callable[[BaseException], bool]:
+        """Which failures of a journalled model call leave the step free to run again. With an adapter that finds
+        what an earlier attempt did (repeatable_turns), every failure does: the retry cannot post twice, and a
+        lost answer (a timeout, a reset) need not end the turn."""
+        if self._backend().repeatable_turns:
+            return lambda exc: True
+        return _failed_cleanly
+
     def _request(self, payload: dict[str, Any]) -> TurnRequest:
         today = date.fromisoformat(payload["today"])
         return TurnRequest(message=payload.get("message", ""), instructions=assistant.INSTRUCTIONS,
@@ -136,7 +144,7 @@ class TurnActivities:
         state = self._journal().run_once(
             payload["turn_id"], "start",
             lambda: self._backend().start_turn(payload["backend_thread_id"], request).to_dict(),
-            failed_cleanly=_failed_cleanly)
+            failed_cleanly=self._clean_failure_test())
         return self._answer(payload, TurnState.from_dict(state))
 
     @_guarded
@@ -155,7 +163,7 @@ class TurnActivities:
             payload["turn_id"], f"submit-{payload['round']}",
             lambda: self._backend().submit_tool_outputs(
                 payload["backend_thread_id"], payload["run_id"], outputs, request).to_dict(),
-            failed_cleanly=_failed_cleanly)
+            failed_cleanly=self._clean_failure_test())
         return self._answer(payload, TurnState.from_dict(state))
 
     @_guarded
