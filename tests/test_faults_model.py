@@ -276,3 +276,14 @@ def test_cancel_while_tools_are_running(world: World) -> None:
     assert len(run.result.calls("tool_searchTransportation")) == 1
     assert script.submitted_call_ids() == []  # the round's outputs never reached the model
     assert_recovered(world, script, run, "cancelled", "cancelled")
+
+
+def test_cancel_while_waiting_to_retry(world: World) -> None:
+    script = use_script(world, [Hang()])
+    world.model.add_fault(*POLL[world.api], status=503, times=None)
+    run = world.run_turn("こんにちは", hooks={3: press_cancel})
+    # seen with the next failed poll (backoff 2, 4, 8 s), not after every retry is spent (about 60 s)
+    assert run.result.elapsed_s <= 3 + 8
+    assert len(run.result.calls("cancel_model_turn")) == 1
+    assert_recovered(world, script, run, "cancelled", "cancelled")
+

@@ -54,7 +54,7 @@ def _guarded(fn: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]
         try:
             return fn(self, payload)
         except ModelError as exc:
-            return _error(exc.kind, exc.message, exc.retryable, exc.retry_after_s)
+            return self._with_cancel_flag(payload, _error(exc.kind, exc.message, exc.retryable, exc.retry_after_s))
         except StepUncertain as exc:
             return _error(ModelErrorKind.UNCERTAIN, str(exc), False)
         except StorageUnavailable as exc:
@@ -100,6 +100,18 @@ class TurnActivities:
         if self._backend().repeatable_turns:
             return lambda exc: True
         return _failed_cleanly
+
+    def _with_cancel_flag(self, payload: dict[str, Any], envelope: dict[str, Any]) -> dict[str, Any]:
+        """Add the user's cancel request to a retryable error: the orchestrator would otherwise only see it once
+        the model API answers again, which while it keeps failing can take a minute of retries."""
+        if not envelope["error"]["retryable"] or not payload.get("turn_id"):
+            return envelope
+        try:
+            if self._registry().cancel_requested(payload["owner_key"], payload["thread_id"], payload["turn_id"]):
+                envelope["cancel_requested"] = True
+        except Exception:  # storage trouble must not hide the error being reported; the next step checks again
+            logger.warning("could not read the cancel flag of turn %s", payload.get("turn_id"))
+        return envelope
 
     def _request(self, payload: dict[str, Any]) -> TurnRequest:
         today = date.fromisoformat(payload["today"])

@@ -185,6 +185,9 @@ class ChatTurn:
                 if attempt:
                     self.report(retry_attempt=0)
                 return result
+            if result.get("cancel_requested"):  # the user cancelled while the model API was failing
+                yield from self._cancel_model_run()
+                raise TurnEnded(TURN_CANCELLED, ErrorCode.CANCELLED, "The turn was cancelled by the user")
             error = result["error"]
             kind = error.get("kind", "")
             if kind == "not_found" and activity == ACTIVITY_ENSURE_THREAD:
