@@ -152,6 +152,17 @@ def test_model_connection_reset_on_start(world: World) -> None:
         assert_recovered(world, script, run, "completed")
 
 
+def test_model_connection_reset_on_creating_the_backend_thread_is_retried(world: World) -> None:
+    """A lost answer to "create conversation/thread" at most leaves an empty backend thread behind: nothing the
+    user sees, so the step is repeated."""
+    script = use_script(world, [Answer("どうぞ")])
+    path = r"/conversations" if world.api == "responses" else r"/threads"
+    world.model.add_fault("POST", path, reset_connection=True, times=1)
+    run = world.run_turn("こんにちは")
+    assert len(run.result.calls("ensure_backend_thread")) == 2
+    assert_recovered(world, script, run, "completed")
+
+
 def test_model_read_timeout_on_poll_is_retried(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MODEL_REQUEST_TIMEOUT_SECONDS", "1")
     runtime.reset()

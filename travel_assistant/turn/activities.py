@@ -143,7 +143,8 @@ class TurnActivities:
         created = self._journal().run_once(
             payload["turn_id"], "create-thread",
             lambda: {"id": self._backend().create_thread(metadata={"thread_id": payload["thread_id"]})},
-            failed_cleanly=_failed_cleanly)
+            # A failed attempt leaves at most an empty backend thread nobody sees: always safe to try again.
+            failed_cleanly=lambda exc: True)
         stored = registry.set_backend_thread(payload["owner_key"], payload["thread_id"], created["id"])
         if stored is None:
             return _error(ModelErrorKind.NOT_FOUND, "The thread no longer exists", False)
