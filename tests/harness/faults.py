@@ -110,20 +110,23 @@ def assert_ended(run: TurnRun, status: str, code: str | None = None) -> None:
     assert run.output["reply"] is None
 
 
-def send_next_message(world: World, script: RecordingScript, thread_id: str, text: str) -> dict[str, Any]:
-    """Send ``text`` to the thread through the real chat_post HTTP function (the fake Durable host runs the turn
-    on the world's clock) and return the finished turn's public view."""
+def send_next_message(world: World, script: RecordingScript, thread_id: str, text: str,
+                      host: FakeDurableHost | None = None) -> dict[str, Any]:
+    """Send ``text`` to the thread through the real chat_post HTTP function (a fake Durable host runs the turn on
+    the world's clock: ``host``, or a new one) and return the finished turn's public view."""
     world.model.clear_faults()
     script.replace(Answer(f"{text} への回答です。"))
-    with FakeDurableHost(orchestrators(), activities(), clock=world.clock) as host:
-        binding = host.client_binding()
-        posted = invoke_http(http_function("chat_post"), request(
-            "POST", "/api/chat", body={"message": text, "thread_id": thread_id}, user=WORLD_USER), binding)
-        assert posted.status_code == 202, (posted.status_code, json_body(posted))
-        turn_id = json_body(posted)["turn_id"]
-        host.wait_idle()
-        status = invoke_http(http_function("chat_turn_status"), request(
-            "GET", f"/api/chat/{turn_id}", route={"turn_id": turn_id}, user=WORLD_USER), binding)
+    if host is None:
+        with FakeDurableHost(orchestrators(), activities(), clock=world.clock) as new_host:
+            return send_next_message(world, script, thread_id, text, new_host)
+    binding = host.client_binding()
+    posted = invoke_http(http_function("chat_post"), request(
+        "POST", "/api/chat", body={"message": text, "thread_id": thread_id}, user=WORLD_USER), binding)
+    assert posted.status_code == 202, (posted.status_code, json_body(posted))
+    turn_id = json_body(posted)["turn_id"]
+    host.wait_idle()
+    status = invoke_http(http_function("chat_turn_status"), request(
+        "GET", f"/api/chat/{turn_id}", route={"turn_id": turn_id}, user=WORLD_USER), binding)
     view = json_body(status)
     assert status.status_code == 200 and view["status"] == "completed", view
     assert view["reply"]["text"] == f"{text} への回答です。"

@@ -6,11 +6,17 @@ Each step (start the turn, submit round N's tool outputs, create the backend thr
 step returns the recorded result without acting again. A re-run that finds only "started" cannot know whether
 the first attempt reached the model: it raises StepUncertain rather than risk posting the user's message twice.
 A failure that certainly did not take effect (the caller says so) removes the marker, so that step may be retried.
+
+If storage fails after the action succeeded, the result is returned all the same: the action took effect, and
+reporting a failure would make the orchestrator retry into StepUncertain and give up on a model run that is
+working. Durable records the activity's output itself; only a second delivery of this very activity (rare)
+would then find the bare "started" marker and stop safely.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -18,8 +24,10 @@ from typing import Any
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.data.tables import TableClient
 
-from .errors import StepUncertain
+from .errors import StepUncertain, StorageUnavailable
 from .tables import translate_storage_errors
+
+logger = logging.getLogger(__name__)
 
 
 class StepJournal:
@@ -49,10 +57,17 @@ class StepJournal:
             if failed_cleanly(exc):
                 self._table.delete_entity(turn_id, step)
             raise
+        try:
+            self._record_done(turn_id, step, result)
+        except StorageUnavailable as exc:
+            logger.warning("step %s of %s took effect but could not be recorded: %s", step, turn_id, exc)
+        return result
+
+    @translate_storage_errors
+    def _record_done(self, turn_id: str, step: str, result: dict[str, Any]) -> None:
         self._table.upsert_entity({"PartitionKey": turn_id, "RowKey": step, "state": "done",
                                    "result": json.dumps(result, ensure_ascii=False),
                                    "finished_at": datetime.now(UTC)})
-        return result
 
     @translate_storage_errors
     def forget_turn(self, turn_id: str) -> int:
