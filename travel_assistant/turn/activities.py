@@ -19,6 +19,7 @@ from ..model.errors import ModelError, ModelErrorKind
 from ..model.port import ModelBackend, RunStatus, ToolCall, ToolOutput, TurnRequest, TurnState
 from ..redaction import redact
 from ..storage import StepUncertain, StorageUnavailable
+from .contract import STORAGE_UNAVAILABLE_KIND
 
 if TYPE_CHECKING:
     from ..storage import StepJournal, ThreadRegistry
@@ -58,7 +59,7 @@ def _guarded(fn: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]
         except StepUncertain as exc:
             return _error(ModelErrorKind.UNCERTAIN, str(exc), False)
         except StorageUnavailable as exc:
-            return _error(ModelErrorKind.UNAVAILABLE, f"Storage is unavailable: {exc}", True, 5.0)
+            return _error(STORAGE_UNAVAILABLE_KIND, f"Storage is unavailable: {exc}", True, 5.0)
         except Exception as exc:
             logger.exception("activity %s failed unexpectedly", fn.__name__)
             return _error("internal", f"{type(exc).__name__}: {exc}", False)

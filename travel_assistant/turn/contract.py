@@ -53,3 +53,7 @@ class TurnInput:
 TURN_COMPLETED = "completed"
 TURN_FAILED = "failed"
 TURN_CANCELLED = "cancelled"
+
+# The error kind activities report when Table storage (the registry or the step journal) is unavailable; the
+# model's own kinds are ModelErrorKind.
+STORAGE_UNAVAILABLE_KIND = "storage_unavailable"

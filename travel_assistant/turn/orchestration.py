@@ -33,7 +33,7 @@ from ..errors import ErrorCode
 from ..model.errors import ModelErrorKind
 from ..model.port import RunStatus, TurnState, Usage
 from . import progress as phases
-from .contract import TURN_CANCELLED, TURN_COMPLETED, TURN_FAILED, TurnInput
+from .contract import STORAGE_UNAVAILABLE_KIND, TURN_CANCELLED, TURN_COMPLETED, TURN_FAILED, TurnInput
 from .polling import next_poll_delay, retry_delay
 
 Task = Any  # a Durable task; yielding it gives its result
@@ -59,7 +59,8 @@ _RUN_FAILURES = {
     RunStatus.INCOMPLETE: (ErrorCode.MODEL_INCOMPLETE, "The model stopped before finishing its answer"),
 }
 
-_MODEL_ERROR_CODES = {
+_ERROR_CODES = {
+    STORAGE_UNAVAILABLE_KIND: ErrorCode.STORAGE_UNAVAILABLE,
     ModelErrorKind.RATE_LIMITED: ErrorCode.MODEL_RATE_LIMITED,
     ModelErrorKind.UNAVAILABLE: ErrorCode.MODEL_UNAVAILABLE,
     ModelErrorKind.TIMEOUT: ErrorCode.MODEL_UNAVAILABLE,
@@ -192,8 +193,11 @@ class ChatTurn:
             kind = error.get("kind", "")
             if kind == "not_found" and activity == ACTIVITY_ENSURE_THREAD:
                 raise TurnEnded(TURN_FAILED, ErrorCode.THREAD_NOT_FOUND, "The thread was deleted during the turn")
-            code = _MODEL_ERROR_CODES.get(kind, ErrorCode.MODEL_ERROR)  # type: ignore[call-overload]
-            message = f"The model service answered with an error: {error.get('message', '')}"[:500]
+            code = _ERROR_CODES.get(kind, ErrorCode.MODEL_ERROR)  # type: ignore[call-overload]
+            if kind == STORAGE_UNAVAILABLE_KIND:
+                message = "The app's storage is unavailable, so the turn could not go on. Try again in a minute."
+            else:
+                message = f"The model service answered with an error: {error.get('message', '')}"[:500]
             if not error.get("retryable") or attempt >= self.config.max_model_retries:
                 if kind == ModelErrorKind.UNCERTAIN:
                     message = ("The assistant may have received this message, but the app could not confirm it. "
