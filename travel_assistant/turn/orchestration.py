@@ -297,8 +297,8 @@ class ChatTurn:
         for attempt in range(FINISH_ATTEMPTS):
             result = yield self.context.call_activity(ACTIVITY_FINISH_TURN, self.turn.identity(),
                                                       expected_type=dict)
-            if result.get("ok"):
-                return
+            if result.get("ok") or attempt == FINISH_ATTEMPTS - 1:
+                return  # after the last attempt, waiting would only delay the turn's answer
             yield self.context.create_timer(self.now + timedelta(seconds=retry_delay(attempt, None)))
 
     def _completed(self, reply: dict[str, Any]) -> dict[str, Any]:
