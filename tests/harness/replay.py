@@ -8,8 +8,9 @@ an OrchestratorState JSON (``isDone``, ``actions``, ``output``, ``customStatus``
 * it executes scheduled activities in-process (the real activity functions, talking to fakes of the external
   services over HTTP), with an optional virtual duration per activity;
 * it fires timers on a virtual clock, so a turn that polls for two minutes takes milliseconds;
-* when the orchestration ends, it replays the complete history from scratch once more and checks that the same
-  actions and output come out (determinism), for every scenario.
+* every episode must ask again for every action of the history so far, and when the orchestration ends the
+  complete history is replayed from scratch once more and must give the same actions and output (determinism),
+  for every scenario.
 
 It also measures what the benchmarks report: history size, replayed events, orchestrator CPU, payload sizes.
 """
@@ -217,6 +218,7 @@ class Harness:
         calls: list[ActivityCall] = []
         timers: list[datetime] = []
         known = episodes = replayed = 0
+        scheduled: list[dict[str, Any]] = []
         cpu = 0.0
         failure = None
         state: dict[str, Any] = {}
@@ -237,6 +239,11 @@ class Harness:
             if "customStatus" in state:
                 statuses.append(state["customStatus"])
             flat = flatten_actions(state.get("actions", []))
+            if flat[:known] != scheduled:
+                # Every episode replays the history so far: it must ask for the same actions again.
+                raise AssertionError(f"non-deterministic orchestrator: episode {episodes} replayed different "
+                                     f"actions than the history holds ({_first_difference(scheduled, flat)})")
+            scheduled = flat
             for task_id, action in enumerate(flat[known:], start=known):
                 kind = action["actionType"]
                 if kind in (CALL_ACTIVITY, CALL_ACTIVITY_WITH_RETRY):
@@ -284,4 +291,12 @@ class Harness:
         replay = run_episode(self.handle, instance_id, input_json, json.loads(json.dumps(events)), self.schema)
         actions = flatten_actions(replay.get("actions", []))
         if actions != result.actions or replay.get("output") != result.output or not replay.get("isDone"):
-            raise AssertionError("non-deterministic orchestrator: a full replay produced different actions")
+            raise AssertionError("non-deterministic orchestrator: a full replay produced different actions "
+                                 f"({_first_difference(result.actions, actions)})")
+
+
+def _first_difference(expected: list[dict[str, Any]], actual: list[dict[str, Any]]) -> str:
+    for index, (want, got) in enumerate(zip(expected, actual, strict=False)):
+        if want != got:
+            return f"task {index}: history {want} != replay {got}"
+    return f"history has {len(expected)} actions, the replay {len(actual)}"
