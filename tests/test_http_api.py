@@ -31,6 +31,7 @@ def post(host: FakeDurableHost, body: object, **kwargs: object):  # noqa: ANN201
     (b'{"message": "a\\u0000b"}', "invalid_message"),
     (b'{"message": "\\ud800"}', "invalid_message"),
     (b'\xff\xfe', "invalid_json"),
+    (b"[" * 30_000 + b"]" * 30_000, "invalid_json"),  # json.loads raises RecursionError: was an empty 500
 ])
 def test_bad_bodies_get_400_and_start_nothing(app_env: dict[str, str], durable_host: FakeDurableHost, raw: bytes,
                                               code: str) -> None:

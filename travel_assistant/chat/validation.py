@@ -42,7 +42,7 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
         raise AppError(ErrorCode.INVALID_BODY, 'Send a JSON object such as {"message": "..."}.')
     try:
         value = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: arrays/objects nested too deep
         raise AppError(ErrorCode.INVALID_JSON, "The request body is not valid JSON (UTF-8).") from None
     if not isinstance(value, dict):
         raise AppError(ErrorCode.INVALID_BODY, 'The request body must be a JSON object such as {"message": "..."}.')
