@@ -32,6 +32,7 @@ def post(host: FakeDurableHost, body: object, **kwargs: object):  # noqa: ANN201
     (b'{"message": "\\ud800"}', "invalid_message"),
     (b'\xff\xfe', "invalid_json"),
     (b"[" * 30_000 + b"]" * 30_000, "invalid_json"),  # json.loads raises RecursionError: was an empty 500
+    (b'{"message": "hi", "thread_id": "thr_0123456789abcdef0123456789abcdef\\n"}', "invalid_thread_id"),
 ])
 def test_bad_bodies_get_400_and_start_nothing(app_env: dict[str, str], durable_host: FakeDurableHost, raw: bytes,
                                               code: str) -> None:
@@ -64,6 +65,13 @@ def test_new_thread_gets_202_with_our_status_url_and_no_management_urls(
     assert "runtime/webhooks" not in response.get_body().decode()
     started = durable_host.instances[body["turn_id"]]
     assert started.name == "chat_turn" and started.input["thread_id"] == body["thread_id"]
+
+
+def test_a_turn_id_with_a_trailing_newline_is_400(app_env: dict[str, str], durable_host: FakeDurableHost) -> None:
+    turn_id = "turn_0123456789abcdef0123456789abcdef\n"  # a regex ending in "$" used to accept it
+    response = invoke_http(http_function("chat_turn_status"),
+                           request("GET", "/api/chat/x", route={"turn_id": turn_id}), durable_host.client_binding())
+    assert response.status_code == 400 and json_body(response)["error"]["code"] == "invalid_turn_id"
 
 
 def test_unknown_thread_is_404(app_env: dict[str, str], durable_host: FakeDurableHost) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from ..constants import HEADER_PRINCIPAL_ID, LOCAL_USER
 from ..errors import AppError, ErrorCode
 
-_PRINCIPAL = re.compile(r"^[A-Za-z0-9._@:-]{1,128}$")
+_PRINCIPAL = re.compile(r"[A-Za-z0-9._@:-]{1,128}")  # fullmatch: "$" would accept a trailing newline
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ def owner_key_for(principal_id: str) -> str:
 
 def identify(principal_header: str | None, *, require_principal: bool) -> Caller:
     if principal_header:
-        if not _PRINCIPAL.match(principal_header):
+        if not _PRINCIPAL.fullmatch(principal_header):
             raise AppError(ErrorCode.UNAUTHENTICATED, f"The {HEADER_PRINCIPAL_ID} header is malformed.",
                            http_status=401)
         return Caller(owner_key_for("principal:" + principal_header), authenticated=True)

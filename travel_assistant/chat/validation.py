@@ -13,8 +13,9 @@ from ..constants import MAX_MESSAGE_CHARS, MAX_WAIT_SECONDS, THREAD_ID_PREFIX, T
 from ..errors import AppError, ErrorCode
 
 MAX_BODY_BYTES = 64 * 1024
-_THREAD_ID = re.compile(rf"^{THREAD_ID_PREFIX}[0-9a-f]{{32}}$")
-_TURN_ID = re.compile(rf"^{TURN_ID_PREFIX}[0-9a-f]{{32}}$")
+# Matched with fullmatch: "$" would also accept a trailing newline.
+_THREAD_ID = re.compile(rf"{THREAD_ID_PREFIX}[0-9a-f]{{32}}")
+_TURN_ID = re.compile(rf"{TURN_ID_PREFIX}[0-9a-f]{{32}}")
 # C0 controls other than tab, newline and carriage return, DEL, and lone surrogates (not encodable as UTF-8).
 _FORBIDDEN_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 CHAT_FIELDS = frozenset({"message", "thread_id"})
@@ -73,14 +74,14 @@ def parse_chat_message(body: bytes) -> ChatMessage:
 
 
 def parse_thread_id(value: Any) -> str:
-    if not isinstance(value, str) or not _THREAD_ID.match(value):
+    if not isinstance(value, str) or not _THREAD_ID.fullmatch(value):
         raise AppError(ErrorCode.INVALID_THREAD_ID,
                        f'A thread id looks like "{THREAD_ID_PREFIX}" followed by 32 hex digits.')
     return value
 
 
 def parse_turn_id(value: Any) -> str:
-    if not isinstance(value, str) or not _TURN_ID.match(value):
+    if not isinstance(value, str) or not _TURN_ID.fullmatch(value):
         raise AppError(ErrorCode.INVALID_TURN_ID, f'A turn id looks like "{TURN_ID_PREFIX}" followed by 32 hex digits.')
     return value
 
