@@ -74,6 +74,14 @@ def test_a_turn_id_with_a_trailing_newline_is_400(app_env: dict[str, str], durab
     assert response.status_code == 400 and json_body(response)["error"]["code"] == "invalid_turn_id"
 
 
+@pytest.mark.parametrize("limit", ["\u00b2", "\u0665"])  # superscript two (int() refuses it), Arabic-Indic five
+def test_a_limit_in_non_ascii_digits_is_400(app_env: dict[str, str], durable_host: FakeDurableHost,
+                                            limit: str) -> None:
+    response = invoke_http(http_function("threads_list"), request("GET", "/api/threads", query={"limit": limit}),
+                           durable_host.client_binding())
+    assert response.status_code == 400 and json_body(response)["error"]["code"] == "invalid_query"
+
+
 def test_unknown_thread_is_404(app_env: dict[str, str], durable_host: FakeDurableHost) -> None:
     response = post(durable_host, {"message": "hi", "thread_id": "thr_" + "0" * 32})
     assert response.status_code == 404

@@ -101,6 +101,7 @@ def parse_wait(raw: str | None) -> float:
 def parse_limit(raw: str | None, default: int = 100, maximum: int = 100) -> int:
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+    # isascii: str.isdigit() also says yes to "²" (which int() refuses) and to other scripts' digits.
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= maximum:
         raise AppError(ErrorCode.INVALID_QUERY, f'"limit" must be a whole number from 1 to {maximum}.')
     return int(raw)
