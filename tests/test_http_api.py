@@ -30,6 +30,7 @@ def post(host: FakeDurableHost, body: object, **kwargs: object):  # noqa: ANN201
     (b'{"message": "hi", "thread_id": "../../etc"}', "invalid_thread_id"),
     (b'{"message": "a\\u0000b"}', "invalid_message"),
     (b'{"message": "\\ud800"}', "invalid_message"),
+    (b'{"message": "a\\u009b2J"}', "invalid_message"),  # a C1 control (CSI)
     (b'\xff\xfe', "invalid_json"),
     (b"[" * 30_000 + b"]" * 30_000, "invalid_json"),  # json.loads raises RecursionError: was an empty 500
     (b'{"message": "hi", "thread_id": "thr_0123456789abcdef0123456789abcdef\\n"}', "invalid_thread_id"),

@@ -16,8 +16,10 @@ MAX_BODY_BYTES = 64 * 1024
 # Matched with fullmatch: "$" would also accept a trailing newline.
 _THREAD_ID = re.compile(rf"{THREAD_ID_PREFIX}[0-9a-f]{{32}}")
 _TURN_ID = re.compile(rf"{TURN_ID_PREFIX}[0-9a-f]{{32}}")
-# C0 controls other than tab, newline and carriage return, DEL, and lone surrogates (not encodable as UTF-8).
-_FORBIDDEN_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+# C0 controls other than tab, newline and carriage return, DEL, the C1 controls (terminal escape sequences, never
+# text), and lone surrogates (not encodable as UTF-8). Everything else people type or paste is accepted: see
+# docs/reliability.md, "Bad input".
+_FORBIDDEN_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 CHAT_FIELDS = frozenset({"message", "thread_id"})
 
 
