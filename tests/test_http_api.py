@@ -136,3 +136,22 @@ def test_orchestration_start_failure_releases_the_thread(app_env: dict[str, str]
     durable_host.fail_starts = False
     third = post(durable_host, {"message": "third", "thread_id": first["thread_id"]})
     assert third.status_code == 202
+
+
+def test_an_unexpected_failure_is_still_a_json_error(app_env: dict[str, str], durable_host: FakeDurableHost,
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    """Whatever goes wrong inside (here: a bug in storage access), the caller gets the JSON error body, and no
+    detail of the failure."""
+
+    class BrokenRegistry:
+        def __getattr__(self, name: str) -> object:
+            raise RuntimeError(f"bug in {name} ({SYSTEM_KEY})")
+
+    monkeypatch.setattr(runtime, "thread_registry", BrokenRegistry)
+    response = invoke_http(http_function("threads_list"), request("GET", "/api/threads"), durable_host.client_binding())
+    assert response.status_code == 500 and response.mimetype == "application/json"
+    body = json_body(response)
+    assert body["error"]["code"] == "internal_error"
+    assert "bug" not in response.get_body().decode() and SYSTEM_KEY not in response.get_body().decode()
+    assert any("failed unexpectedly" in r.getMessage() for r in caplog.records)

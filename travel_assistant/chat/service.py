@@ -122,6 +122,12 @@ class ChatService:
             return error_response(AppError(ErrorCode.MODEL_UNAVAILABLE,
                                            f"The model service failed: {error.message}", http_status=502,
                                            retry_after_s=error.retry_after_s if error.retryable else None))
+        except Exception:
+            # A bug. Without this the host would answer an empty 500; the caller gets the usual JSON error, the
+            # log gets the (redacted) traceback.
+            logger.exception("%s failed unexpectedly", operation)
+            return error_response(AppError(ErrorCode.INTERNAL_ERROR, "The request failed unexpectedly; try again.",
+                                           http_status=500))
 
     def _caller(self, request: ApiRequest) -> Caller:
         return identify(request.header(HEADER_PRINCIPAL_ID),
