@@ -3,24 +3,26 @@
 import azure.durable_functions as df
 import azure.functions as func
 
+from travel_assistant.chat.routes import ROUTES
+
 from ._shell import handle
 
 bp = df.Blueprint()
 
 
-@bp.route(route="threads", methods=["GET"])
+@bp.route(route=ROUTES["threads_list"].template, methods=ROUTES["threads_list"].methods)
 @bp.durable_client_input(client_name="client")
 async def threads_list(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     return await handle(client, "list_threads", req)
 
 
-@bp.route(route="threads/{thread_id}/messages", methods=["GET"])
+@bp.route(route=ROUTES["thread_messages"].template, methods=ROUTES["thread_messages"].methods)
 @bp.durable_client_input(client_name="client")
 async def thread_messages(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     return await handle(client, "list_messages", req)
 
 
-@bp.route(route="threads/{thread_id}", methods=["DELETE"])
+@bp.route(route=ROUTES["thread_delete"].template, methods=ROUTES["thread_delete"].methods)
 @bp.durable_client_input(client_name="client")
 async def thread_delete(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     return await handle(client, "delete_thread", req)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tests.harness.functions import bindings, function_index, trigger_type
 from travel_assistant import constants
+from travel_assistant.chat.routes import FALLBACK_FUNCTION, ROUTES
 from travel_assistant.tools import TOOL_NAMES, activity_name
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,6 +33,22 @@ def test_chat_routes_methods_and_auth_level() -> None:
         assert (trigger["route"], trigger["methods"], trigger["authLevel"]) == (route, methods, "FUNCTION"), name
         kinds = {b["type"] for b in bindings(name)}
         assert kinds == {"httpTrigger", "http", "durableClient"}, name
+
+
+def test_the_fallback_takes_every_other_path_and_method_as_json() -> None:
+    trigger = http_trigger(FALLBACK_FUNCTION)
+    assert trigger["route"] == "{*path}"
+    assert sorted(trigger["methods"]) == sorted(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
+    assert trigger["authLevel"] == "ANONYMOUS"  # reads and writes nothing; answers JSON to everyone
+    assert {b["type"] for b in bindings(FALLBACK_FUNCTION)} == {"httpTrigger", "http"}
+
+
+def test_every_http_function_is_in_the_route_table_the_fallback_reads() -> None:
+    http = {name for name in function_index() if trigger_type(name) == "httpTrigger"} - {FALLBACK_FUNCTION}
+    assert http == set(HTTP_ROUTES) == set(ROUTES)
+    for name, route in ROUTES.items():
+        trigger = http_trigger(name)
+        assert (trigger["route"], trigger["methods"]) == (route.template, list(route.methods)), name
 
 
 def test_orchestrator_and_every_activity_the_orchestrator_calls_exist() -> None:

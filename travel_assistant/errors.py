@@ -19,6 +19,7 @@ class ErrorCode(StrEnum):
     METHOD_NOT_ALLOWED = "method_not_allowed"
     UNAUTHENTICATED = "unauthenticated"
     # Lookups and state
+    NOT_FOUND = "not_found"  # no such route
     THREAD_NOT_FOUND = "thread_not_found"
     TURN_NOT_FOUND = "turn_not_found"
     TURN_ACTIVE = "turn_active"
