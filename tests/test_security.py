@@ -19,7 +19,7 @@ from devtools.fake_openai import Answer, CallTools, ModelCall, Step
 from devtools.fake_travel import FakeTravelApis
 from tests.harness.durable_host import SYSTEM_KEY, FakeDurableHost, invoke_http
 from tests.harness.faults import RecordingScript
-from tests.harness.functions import bindings, function_index, http_function
+from tests.harness.functions import activities, bindings, function_index, http_function, orchestrators
 from tests.harness.http import json_body, request
 from tests.harness.world import World
 from travel_assistant import runtime
@@ -77,20 +77,8 @@ def app(world: World, fake_apis: FakeTravelApis, monkeypatch: pytest.MonkeyPatch
     runtime.reset()
     script = RecordingScript()
     world.model.set_script(script)
-    with FakeDurableHost(world_orchestrators(), world_activities(), clock=world.clock) as host:
+    with FakeDurableHost(orchestrators(), activities(), clock=world.clock) as host:
         yield App(world, host, script)
-
-
-def world_orchestrators() -> dict[str, Any]:
-    from tests.harness.functions import orchestrators
-
-    return orchestrators()
-
-
-def world_activities() -> dict[str, Any]:
-    from tests.harness.functions import activities
-
-    return activities()
 
 
 # --- one user cannot reach another's threads and turns ----------------------------------------------------------
