@@ -141,23 +141,27 @@ class Capture(logging.Handler):
 
 
 @pytest.fixture
-def all_logs(monkeypatch: pytest.MonkeyPatch) -> Iterator[Capture]:
+def all_logs() -> Iterator[Capture]:
     function_index()  # imports function_app, which installs the app's log redaction, as the worker would
     capture = Capture()
     root = logging.getLogger()
     # First in line: other handlers carry the app's scrubbing filter, which edits records in place; this one
     # must see each record as it was made, so only the scrubbing at record creation can protect it.
     root.handlers.insert(0, capture)
-    monkeypatch.setattr(root, "level", logging.DEBUG)
     # The app quiets the HTTP client loggers (they print request URLs); open them all up here, so the test also
-    # proves the second layer: records are scrubbed whatever their level and origin.
-    for name in list(logging.root.manager.loggerDict) + ["httpx", "httpx2", "httpcore", "urllib3", "openai",
-                                                         "azure", "aiohttp"]:
-        monkeypatch.setattr(logging.getLogger(name), "level", logging.DEBUG)
+    # proves the second layer: records are scrubbed whatever their level and origin. setLevel, not an attribute
+    # write: loggers cache whether a level is enabled.
+    names = ["", *logging.root.manager.loggerDict, "httpx", "httpx2", "httpcore", "urllib3", "openai", "azure",
+             "aiohttp"]
+    levels = {name: logging.getLogger(name).level for name in names}
+    for name in names:
+        logging.getLogger(name).setLevel(logging.DEBUG)
     try:
         yield capture
     finally:
         root.removeHandler(capture)
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
 
 
 def secrets_in(text: str, secrets: dict[str, str]) -> list[str]:
