@@ -14,6 +14,7 @@ import pytest
 
 from devtools.fake_openai import Answer, CallTools, Expire, Fail, Hang, Incomplete
 from tests.harness.faults import assert_ended, assert_recovered, use_script
+from tests.harness.functions import activities
 from tests.harness.world import OWNER, World
 from travel_assistant import runtime
 from travel_assistant.model.port import TurnRequest
@@ -218,6 +219,26 @@ def test_model_malformed_json_on_start(world: World) -> None:
         assert_recovered(world, script, run, "failed", "start_uncertain")
     else:
         assert_recovered(world, script, run, "completed")
+
+
+def test_an_activity_the_host_reports_failed_ends_the_turn_cleanly(world: World) -> None:
+    """The host reports an activity as failed when its worker crashes or it passes functionTimeout; the failure
+    text it hands the orchestrator holds a stack trace. The turn ends internal_error without showing it, cancels
+    the model run and releases the thread."""
+    script = use_script(world, [Hang()])
+    polls = activities()["poll_model_turn"]
+    failures = iter([TimeoutError("Timeout value of 00:10:00 was exceeded by function: Functions.poll_model_turn")])
+
+    def host_fails_one_poll(payload: object) -> object:
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        return polls(payload)
+
+    run = world.run_turn("こんにちは", replace={"poll_model_turn": host_fails_one_poll})
+    assert "Timeout value" not in run.output["error"]["message"]
+    assert len(run.result.calls("cancel_model_turn")) == 1
+    assert_recovered(world, script, run, "failed", "internal_error")
 
 
 # --- the thread is busy -----------------------------------------------------------------------------------------

@@ -77,11 +77,13 @@ class World:
 
     def run_turn(self, message: str, *, thread_id: str | None = None, owner_key: str = OWNER,
                  config: TurnConfig | None = None, hooks: Mapping[float, Callable[[TurnRun], None]] | None = None,
-                 durations: Mapping[str, float] | None = None, check: bool = True) -> TurnRun:
+                 durations: Mapping[str, float] | None = None, check: bool = True,
+                 replace: Mapping[str, Callable[[Any], Any]] | None = None) -> TurnRun:
         """Claim the thread as POST /api/chat would, then run the chat_turn orchestration to its end.
 
         ``check=False`` leaves World.check_invariants to the test, for the few scenarios that must show why one
-        does not hold at the turn's end (see docs/reliability.md)."""
+        does not hold at the turn's end (see docs/reliability.md). ``replace`` swaps activity functions, to play
+        the host reporting an activity failure (a crashed worker, a function timeout)."""
         thread_id = thread_id or self.new_thread(owner_key)
         turn_id = new_turn_id()
         registry = runtime.thread_registry()
@@ -91,7 +93,7 @@ class World:
         registry.claim_turn(record, turn_id, now + timedelta(minutes=10), now)
         turn = TurnInput(turn_id, thread_id, owner_key, message, config or self.config)
         times = dict(durations or {})
-        harness = Harness(orchestrators()["chat_turn"], activities(), clock=self.clock,
+        harness = Harness(orchestrators()["chat_turn"], {**activities(), **(replace or {})}, clock=self.clock,
                           durations=lambda name, payload: times.get(name, 0.0))
         run = TurnRun(turn_id, thread_id, None)  # type: ignore[arg-type]
         for seconds, action in (hooks or {}).items():

@@ -13,6 +13,7 @@ expected failures: Durable would turn a raised exception into an untyped error s
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Generator
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -32,9 +33,12 @@ from ..constants import (
 from ..errors import ErrorCode
 from ..model.errors import ModelErrorKind
 from ..model.port import RunStatus, TurnState, Usage
+from ..redaction import redact
 from . import progress as phases
 from .contract import STORAGE_UNAVAILABLE_KIND, TURN_CANCELLED, TURN_COMPLETED, TURN_FAILED, TurnInput
 from .polling import next_poll_delay, retry_delay
+
+logger = logging.getLogger(__name__)
 
 Task = Any  # a Durable task; yielding it gives its result
 Steps = Generator[Task, Any, Any]
@@ -118,9 +122,8 @@ class ChatTurn:
             result = yield from self._converse()
         except TurnEnded as ended:
             result = yield from self._end_early(ended)
-        except Exception as exc:  # a bug or a failed activity invocation: fail the turn, keep the thread usable
-            result = self._result(TURN_FAILED, error=(ErrorCode.INTERNAL_ERROR,
-                                                      f"The turn failed unexpectedly: {str(exc)[:200]}"))
+        except Exception as exc:  # a bug, or an activity the host reports failed (crashed worker, timeout)
+            result = yield from self._end_after_crash(exc)
         self.report(phases.PHASE_FINISHING)
         yield from self._finish()
         self.report(phases.PHASE_DONE, model_status=self.progress.model_status, tools_running=[])
@@ -291,6 +294,18 @@ class ChatTurn:
                 "queued", "in_progress", "requires_action")):
             yield from self._cancel_model_run()
         return self._result(ended.status, error=(ended.code, ended.message))
+
+    def _end_after_crash(self, exc: Exception) -> Steps:
+        """Fail the turn and stop the model run. The failure text (the host puts a stack trace in it) goes to the
+        log, not into the turn's answer."""
+        if not self.context.is_replaying:
+            logger.error("turn %s failed unexpectedly: %s", self.turn.turn_id, redact(str(exc))[:2000])
+        ended = TurnEnded(TURN_FAILED, ErrorCode.INTERNAL_ERROR,
+                          "The turn failed unexpectedly. Send the message again.")
+        try:
+            return (yield from self._end_early(ended))
+        except Exception:  # stopping the run failed too: the turn still ends, and still releases its thread
+            return self._result(ended.status, error=(ended.code, ended.message))
 
     def _finish(self) -> Steps:
         """Release the thread. Retried a few times; if storage stays down, the claim's expiry frees it."""
