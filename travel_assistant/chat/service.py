@@ -198,7 +198,12 @@ class ChatService:
 
         status_url = self._status_url(request, turn_id)
         if wait_s > 0:
-            snapshot = await self._wait(turn_id, wait_s)
+            try:
+                snapshot = await self._wait(turn_id, wait_s)
+            except AppError:
+                # The turn has started: its ids matter more than its status. An error here would have the
+                # caller send the message again, into a second thread.
+                snapshot = None
             if snapshot is not None and not snapshot.running:
                 return ApiResponse(200, turn_view(turn_id, snapshot, status_url))
         return ApiResponse(202, {"turn_id": turn_id, "thread_id": thread_id, "status_url": status_url},
