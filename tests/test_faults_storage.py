@@ -202,3 +202,40 @@ def test_etag_conflict_when_a_message_claims_the_thread(world: World, monkeypatc
     send_next_message(world, script, first.thread_id, "二つ目の質問")  # 202 after one lost race
     assert writer.collisions == 1
     assert_recovered(world, script, first, "completed", next_text="三つ目の質問")
+
+
+def test_etag_conflict_when_a_thread_is_deleted(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A message claims the thread between the delete's removal of the backend thread and of the registry row.
+    The delete still finishes (the backend thread is gone: a row left behind would point at nothing and fail
+    every later message); the thread then reads as deleted."""
+    script = use_script(world, [Answer("一つ目")])
+    first = world.run_turn("一つ目の質問")
+    table = runtime.thread_registry()._table  # type: ignore[attr-defined]
+    delete_entity = table.delete_entity
+    raced: list[str] = []
+
+    def claim_then_delete(*args: Any, **kwargs: Any) -> Any:
+        if not raced:  # another request claims the thread for a new turn, just before the row goes
+            record = runtime.thread_registry().get(OWNER, first.thread_id)
+            assert record is not None
+            at = record.last_active_at
+            runtime.thread_registry().claim_turn(record, "turn_" + "f" * 32, at, at)
+            raced.append("claimed")
+        return delete_entity(*args, **kwargs)
+
+    monkeypatch.setattr(table, "delete_entity", claim_then_delete)
+    with FakeDurableHost(orchestrators(), activities(), clock=world.clock) as host:
+        deleted = invoke_http(http_function("thread_delete"), request(
+            "DELETE", f"/api/threads/{first.thread_id}", route={"thread_id": first.thread_id}, user=WORLD_USER),
+            host.client_binding())
+        assert raced and deleted.status_code == 204, json_body(deleted) if deleted.get_body() else None
+        assert runtime.thread_registry().get(OWNER, first.thread_id) is None
+        again = invoke_http(http_function("chat_post"), request(
+            "POST", "/api/chat", body={"message": "まだある?", "thread_id": first.thread_id}, user=WORLD_USER),
+            host.client_binding())
+        assert again.status_code == 404 and json_body(again)["error"]["code"] == "thread_not_found"
+    assert "まだある?" not in world.model.accepted_user_messages()  # (the deleted thread's own are gone)
+    assert world.model.active_runs() == []
+    assert_posted_once(world, script)
+    script.replace(Answer("新しいスレッドです"))
+    assert_recovered(world, script, world.run_turn("新しいスレッドで"), "completed")  # the user carries on

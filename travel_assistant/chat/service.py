@@ -307,11 +307,15 @@ class ChatService:
             url = self._status_url(request, record.active_turn_id or "")
             raise AppError(ErrorCode.TURN_ACTIVE, "This thread is answering a message; cancel it or wait first.",
                            http_status=409, details={"turn_id": record.active_turn_id, "status_url": url})
-        if record.backend_thread_id:
-            await asyncio.to_thread(self._backend().delete_thread, record.backend_thread_id)  # False: already gone
-        try:
-            await asyncio.to_thread(self._registry().delete, caller.owner_key, thread_id, record.etag)
-        except ConcurrentUpdate:
-            raise AppError(ErrorCode.TURN_ACTIVE, "The thread changed while it was being deleted; try again.",
-                           http_status=409) from None
+        if not record.backend_thread_id:
+            try:
+                await asyncio.to_thread(self._registry().delete, caller.owner_key, thread_id, record.etag)
+            except ConcurrentUpdate:
+                raise AppError(ErrorCode.TURN_ACTIVE, "The thread changed while it was being deleted; try again.",
+                               http_status=409) from None
+            return ApiResponse(204)
+        await asyncio.to_thread(self._backend().delete_thread, record.backend_thread_id)  # False: already gone
+        # The conversation is gone now, so the row must go too, even if a message claimed the thread meanwhile: a
+        # row left behind would point at nothing and fail every later message. Such a turn ends thread_not_found.
+        await asyncio.to_thread(self._registry().delete, caller.owner_key, thread_id)
         return ApiResponse(204)
