@@ -67,7 +67,9 @@ def handle_for(turn_class: type[ChatTurn]) -> Any:
     def orchestrator(context: Any) -> Generator[Any, Any, Any]:
         return (yield from turn_class(context).run())
 
-    return df.Orchestrator.create(orchestrator)
+    handle = df.Orchestrator.create(orchestrator)
+    handle._df_input_type = dict  # as @orchestration_trigger(input_type=dict) does for the app's orchestrator
+    return handle
 
 
 def run_variant(world: World, turn_class: type[ChatTurn], hooks: dict[float, Any] | None = None) -> Any:
