@@ -65,3 +65,15 @@ def durable_host() -> Iterator[object]:
 
     with FakeDurableHost(orchestrators(), activities()) as host:
         yield host
+
+
+@pytest.fixture
+def scripted_model(app_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> object:
+    """The model behind the port, scripted (tests/harness/scripted_model.py): the app's runtime hands it to the
+    activities and the thread routes instead of an OpenAI client."""
+    from tests.harness.scripted_model import ScriptedBackend
+
+    backend = ScriptedBackend()
+    monkeypatch.setattr(runtime, "model_backend", lambda: backend)
+    runtime.reset()  # rebuild the activities' wiring around the scripted model
+    return backend
