@@ -1,7 +1,7 @@
 """GET /api/ui (the chat page), GET /api/ui/{name} (its scripts and styles), GET /api/openapi.json.
 
 Anonymous on purpose: these are the same public files for everyone and carry no data. The page asks for a
-function key itself when the API routes need one (web/README.md).
+function key itself when the API routes need one (README, "Chat page").
 """
 
 import azure.functions as func

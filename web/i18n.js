@@ -25,6 +25,7 @@ const STRINGS = {
       starting: "開始しています…",
       thinking: "考えています…",
       running_tools: "検索中：",
+      tools_finished: "検索が終わりました。回答をまとめています…",
       waiting_to_retry: "混み合っているため再試行を待っています…",
       cancelling: "停止しています…",
       finishing: "仕上げています…",
@@ -74,6 +75,7 @@ const STRINGS = {
       starting: "Starting…",
       thinking: "Thinking…",
       running_tools: "Searching: ",
+      tools_finished: "Search done; writing the answer…",
       waiting_to_retry: "The service is busy; waiting to retry…",
       cancelling: "Stopping…",
       finishing: "Finishing…",
@@ -143,6 +145,8 @@ export function progressLine(progress) {
   const phase = progress.phase;
   if (phase === "running_tools") {
     const running = (progress.tools && progress.tools.running) || [];
+    // The round's tools have all answered and their results are on their way to the model.
+    if (!running.length) return t.phase.tools_finished;
     return t.phase.running_tools + running.map(toolLabel).join(lang === "ja" ? "、" : ", ");
   }
   return t.phase[phase] || t.phase.thinking;
