@@ -96,14 +96,18 @@ class Contract:
         media_type = next(iter(content))
         assert response.mimetype == media_type, f"{method.upper()} {path} {status}: {response.mimetype}"
         body = json.loads(raw)
-        pointer = _pointer("paths", path, method, "responses", status, "content", media_type, "schema")
-        validator = Draft202012Validator({"$ref": f"{DOC_URI}#/{pointer}"}, registry=self._registry,
-                                         format_checker=formats)
-        errors = sorted(validator.iter_errors(body), key=lambda e: list(e.absolute_path))
-        assert not errors, (f"{method.upper()} {path} {status} does not match the document:\n"
-                            + "\n".join(f"- {'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors[:5])
+        errors = self.schema_errors(_pointer("paths", path, method, "responses", status, "content", media_type,
+                                             "schema"), body)
+        assert not errors, (f"{method.upper()} {path} {status} does not match the document:\n" + "\n".join(errors)
                             + f"\nbody: {json.dumps(body, ensure_ascii=False)[:1500]}")
         return body
+
+    def schema_errors(self, pointer: str, value: Any) -> list[str]:
+        """What is wrong with ``value`` by the schema at ``pointer`` in the document (at most five)."""
+        validator = Draft202012Validator({"$ref": f"{DOC_URI}#/{pointer}"}, registry=self._registry,
+                                         format_checker=formats)
+        errors = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
+        return [f"- {'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors[:5]]
 
     def recorder(self, path: str, method: str) -> Recorder:
         return Recorder(self, path, method)
