@@ -214,6 +214,13 @@ def test_continue_the_thread_start_another_and_switch_back(browser: Any, app: Ap
 
     page.reload()  # the open thread survives a reload
     expect(page.locator("#messages li .body")).to_have_count(4)
+
+    page.once("dialog", lambda dialog: dialog.accept())  # "delete this chat?"
+    with page.expect_response(lambda r: r.request.method == "DELETE") as deleted:
+        page.click("#delete-thread")
+    assert deleted.value.status == 204 and deleted.value.url.endswith(f"/api/threads/{thread_id}")
+    expect(threads).to_have_count(1)
+    expect(page.locator("#messages li")).to_have_count(0)
     assert page.errors == []  # type: ignore[attr-defined]
 
 
@@ -261,8 +268,11 @@ def test_a_busy_thread_is_409_and_the_page_follows_the_turn_that_holds_it(browse
     with page.expect_request(lambda r: r.url.endswith(f"/api/chat/{other['turn_id']}")):
         pass  # the page follows the turn that holds the thread
     app.durable.release()
-    expect(assistant_messages(page)).to_have_text(["最初の回答", "別の端末からの質問への回答"])
+    # When it ends, the thread is reloaded: the other tab's question shows with its answer.
+    expect(page.locator("#messages li .body")).to_have_text(
+        ["最初の質問", "最初の回答", "別の端末からの質問", "別の端末からの質問への回答"])
     expect(page.locator("#send")).to_be_enabled()
+    expect(page.locator("#message")).to_have_value("続きの質問")
 
 
 def test_errors_are_shown_and_the_message_is_kept(browser: Any, app: App) -> None:

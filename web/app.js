@@ -147,7 +147,9 @@ function sleep(seconds) {
   return new Promise((resolve) => setTimeout(resolve, seconds * 1000));
 }
 
-async function followTurn(turnId) {
+// ownMessage: this page sent the turn's message and shows it already. A turn sent elsewhere (another tab, or
+// found running when a thread opens) ends with the thread reloaded, so its question shows with its answer.
+async function followTurn(turnId, { ownMessage = true } = {}) {
   stopFollowing();
   const ticket = state.follow;
   state.turnId = turnId;
@@ -182,7 +184,12 @@ async function followTurn(turnId) {
       continue;
     }
     stopFollowing();
-    showTurnEnd(turn);
+    if (!ownMessage && turn.thread_id === state.threadId) {
+      await openThread(turn.thread_id, { followActive: false });
+      if (turn.status !== "completed") showTurnEnd(turn);
+    } else {
+      showTurnEnd(turn);
+    }
     refreshThreads();
     return;
   }
@@ -244,7 +251,7 @@ async function sendMessage(text) {
     setBusy(false);
     if (error instanceof ApiError && error.code === "turn_active" && error.details.turn_id) {
       showAlert(t.turnActive);
-      followTurn(error.details.turn_id); // show the answer the thread is busy with
+      followTurn(error.details.turn_id, { ownMessage: false }); // show the answer the thread is busy with
     } else {
       reportError(error, t.sendFailed);
     }
@@ -305,7 +312,9 @@ function clearConversation() {
   hideAlert();
 }
 
-async function openThread(threadId) {
+// followActive: follow the thread's running turn, if the thread list says it has one. Not when reloading a
+// thread because its turn just ended: a claim that outlived its turn would send the page round in a loop.
+async function openThread(threadId, { followActive = true } = {}) {
   closeDrawer();
   stopFollowing();
   clearConversation();
@@ -324,7 +333,7 @@ async function openThread(threadId) {
   loading.remove();
   for (const message of messages) addMessage(message.role, message.text);
   const active = threadsById.get(threadId)?.active_turn_id;
-  if (active) followTurn(active);
+  if (active && followActive) followTurn(active, { ownMessage: false });
 }
 
 function newThread() {
