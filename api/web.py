@@ -15,7 +15,8 @@ bp = func.Blueprint()
 def _serve(file: StaticFile | None, req: func.HttpRequest) -> func.HttpResponse:
     if file is None:
         return func.HttpResponse("Not found", status_code=404, mimetype="text/plain",
-                                 headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
+                                 headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
+                                          "Content-Security-Policy": static_files.DOCUMENT_CSP})
     if file.not_modified(req.headers.get("If-None-Match")):
         return func.HttpResponse(status_code=304, headers=file.headers())
     return func.HttpResponse(file.body, status_code=200, mimetype=file.mimetype, charset="utf-8",

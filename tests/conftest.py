@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from devtools import azurite as azurite_tool
+from tests.harness.scripted_model import ScriptedBackend
 from travel_assistant import runtime
 
 # Settings the app reads: every test starts with none of them, then sets what it needs.
@@ -68,11 +69,9 @@ def durable_host() -> Iterator[object]:
 
 
 @pytest.fixture
-def scripted_model(app_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> object:
+def scripted_model(app_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> ScriptedBackend:
     """The model behind the port, scripted (tests/harness/scripted_model.py): the app's runtime hands it to the
     activities and the thread routes instead of an OpenAI client."""
-    from tests.harness.scripted_model import ScriptedBackend
-
     backend = ScriptedBackend()
     monkeypatch.setattr(runtime, "model_backend", lambda: backend)
     runtime.reset()  # rebuild the activities' wiring around the scripted model

@@ -17,8 +17,8 @@ OPENAPI_FILE = APP_ROOT / "openapi" / "openapi.json"
 
 # The page's own files only: no inline script or style, no third-party origin, no framing, API calls to the
 # same origin. A model reply is rendered as text nodes (web/format.js), and this policy is the second line.
-PAGE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-            "manifest-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+PAGE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+            "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 # A document (JSON) needs no capability at all when a browser opens it directly.
 DOCUMENT_CSP = "default-src 'none'; frame-ancestors 'none'"
 
@@ -57,13 +57,14 @@ def _load(path: Path, mimetype: str, csp: str) -> StaticFile:
     return StaticFile(body, mimetype, f'"{hashlib.sha256(body).hexdigest()[:32]}"', csp)
 
 
-@lru_cache(maxsize=len(WEB_FILES))
 def web_file(name: str) -> StaticFile | None:
     """One of the chat page's files by name, or None for any other name."""
-    mimetype = WEB_FILES.get(name)
-    if mimetype is None:
-        return None
-    return _load(WEB_DIR / name, mimetype, PAGE_CSP)
+    return _web_file(name) if name in WEB_FILES else None
+
+
+@lru_cache(maxsize=len(WEB_FILES))
+def _web_file(name: str) -> StaticFile:
+    return _load(WEB_DIR / name, WEB_FILES[name], PAGE_CSP)
 
 
 @lru_cache(maxsize=1)

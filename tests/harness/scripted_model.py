@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -131,7 +132,7 @@ class ScriptedBackend:
             script = self._scripts.popleft() if self._scripts else Script.answer(f"echo: {request.message}")
             run = Run(f"run_{next(self._ids)}", thread_id, script)
             self.runs[run.run_id] = run
-            self.threads[thread_id].append(Message("user", request.message, len(self.threads[thread_id])))
+            self.threads[thread_id].append(Message("user", request.message, int(time.time())))
             return self._state(run)
 
     def get_turn_state(self, thread_id: str, run_id: str) -> TurnState:
@@ -160,7 +161,7 @@ class ScriptedBackend:
             if not run.replied:  # a repeated read must not append the answer twice
                 run.replied = True
                 messages = self.threads[thread_id]
-                messages.append(Message("assistant", run.script.reply, len(messages)))
+                messages.append(Message("assistant", run.script.reply, int(time.time())))
             return Reply(run.script.reply, USAGE)
 
     def list_messages(self, thread_id: str, *, limit: int = 100) -> list[Message]:
