@@ -16,7 +16,7 @@ from tests.harness.durable_host import FakeDurableHost, invoke_http
 from tests.harness.functions import http_function
 from tests.harness.http import request
 from tests.harness.openapi_contract import Contract, Recorder
-from tests.harness.scripted_model import ScriptedBackend, Script
+from tests.harness.scripted_model import Script, ScriptedBackend
 from travel_assistant import runtime
 from travel_assistant.errors import ErrorCode
 from travel_assistant.model.errors import ModelError, ModelErrorKind
@@ -27,7 +27,7 @@ UNKNOWN_THREAD = "thr_" + "0" * 32
 UNKNOWN_TURN = "turn_" + "0" * 32
 BAD_PRINCIPAL = "not a valid principal!"  # a malformed identity header: the app's own 401
 HOTEL = ("search_vacant_hotels", {"checkinDate": "2026-02-14", "checkoutDate": "2026-02-15", "adultNum": 1})
-REPLY = "**ホテル候補**\n\n- ホテルA: 9,800円\n- ホテルB: 11,000円\n\n詳しくは https://travel.example.jp/a をご覧ください。"
+REPLY = "**ホテル候補**\n\n- ホテルA: 9,800円\n- ホテルB: 11,000円\n\n詳しくは https://travel.example.jp/a へ。"
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +107,8 @@ def test_post_chat(contract: Contract, api: Api, monkeypatch: pytest.MonkeyPatch
     api.host.hold()
     accepted = op.check(api.call(contract, "POST", "/api/chat", body={"message": "hi"}))
     assert accepted["status_url"].endswith(accepted["turn_id"])
-    busy = op.check(api.call(contract, "POST", "/api/chat", body={"message": "again", "thread_id": accepted["thread_id"]}))
+    again = {"message": "again", "thread_id": accepted["thread_id"]}
+    busy = op.check(api.call(contract, "POST", "/api/chat", body=again))
     assert busy["error"]["turn_id"] == accepted["turn_id"]
     op.check(api.call(contract, "POST", "/api/chat", raw=b"{"))
     op.check(api.call(contract, "POST", "/api/chat", body={"message": "x"}, query={"wait": "61"}))
