@@ -108,3 +108,16 @@ def world(request: pytest.FixtureRequest, app_env: dict[str, str], fake_apis: Fa
         monkeypatch.setenv("OPENAI_API_KEY", WORLD_MODEL_KEY)
         runtime.reset()
         yield World(api=request.param, clock=clock, model=model)
+@pytest.fixture
+def scripted_model(app_env: dict[str, str], fake_apis: FakeTravelApis,
+                   monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    """Turns scripted for the model fake behind the real Responses adapter (tests/harness/scripted_model.py),
+    with the travel tools on their fakes."""
+    from devtools.fake_openai import FakeOpenAI
+    from tests.harness.scripted_model import ScriptedModel
+
+    with FakeOpenAI(api_key=WORLD_MODEL_KEY) as fake:
+        monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", WORLD_MODEL_KEY)
+        runtime.reset()
+        yield ScriptedModel(fake)

@@ -321,3 +321,47 @@ def invoke_http_many(wrapper: Callable[..., Any], requests: list[func.HttpReques
 
     reset_durable_client_session()
     return asyncio.run(call_all())
+
+
+class PacedDurableHost(FakeDurableHost):
+    """A FakeDurableHost whose clients see each turn's progress step by step.
+
+    The harness runs a whole orchestration in an instant on its virtual clock, so a client polling the status
+    would jump from "Pending" to the end. Here each status read of a finished instance first returns it as
+    Running with the next custom status the orchestrator set (consecutive duplicates skipped), then its real
+    end state: a polling client sees the phases the real orchestrator went through, one per poll.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._shown: dict[str, int] = {}
+
+    @staticmethod
+    def _steps(statuses: list[Any]) -> list[Any]:
+        def key(status: Any) -> Any:
+            if not isinstance(status, dict):
+                return status
+            tools = status.get("tools") or {}
+            return (status.get("phase"), tuple(tools.get("running") or ()), tools.get("done_count"))
+
+        steps: list[Any] = []
+        for status in statuses:
+            if not steps or key(steps[-1]) != key(status):
+                steps.append(status)
+        return steps
+
+    def dispatch(self, method: str, path: str, query: dict[str, str], raw: bytes) -> tuple[int, Any]:
+        code, body = super().dispatch(method, path, query, raw)
+        one = re.fullmatch(r"/durabletask/instances/([^/]+)", path)
+        if method != "GET" or not one or body is None:
+            return code, body
+        with self._lock:
+            instance = self.instances.get(one.group(1))
+            if instance is None or instance.result is None:
+                return code, body
+            steps = self._steps(instance.result.custom_statuses)
+            shown = self._shown.get(instance.instance_id, 0)
+            if shown >= len(steps):
+                return code, body
+            self._shown[instance.instance_id] = shown + 1
+        return 202, {**body, "runtimeStatus": "Running", "customStatus": steps[shown], "output": None}
