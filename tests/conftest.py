@@ -89,3 +89,25 @@ def fake_apis(fake_travel_server: FakeTravelApis, monkeypatch: pytest.MonkeyPatc
     runtime.reset()
     yield fake_travel_server
     runtime.reset()
+
+
+
+WORLD_MODEL_KEY = "sk-test-world-0123456789"
+
+
+@pytest.fixture(params=["responses", "assistants"])
+def world(request: pytest.FixtureRequest, app_env: dict[str, str], fake_apis: FakeTravelApis,
+          monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    """A chat-turn scenario world on each model API: one virtual clock for the replay harness and the model fake,
+    the fake travel APIs, storage on Azurite (see tests/harness/world.py)."""
+    from devtools.fake_openai import FakeOpenAI
+    from tests.harness.replay import VirtualClock
+    from tests.harness.world import WORLD_START, World
+
+    clock = VirtualClock(WORLD_START)
+    with FakeOpenAI(clock=clock.seconds, api_key=WORLD_MODEL_KEY) as model:
+        monkeypatch.setenv("MODEL_API", request.param)
+        monkeypatch.setenv("OPENAI_BASE_URL", model.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", WORLD_MODEL_KEY)
+        runtime.reset()
+        yield World(api=request.param, clock=clock, model=model)

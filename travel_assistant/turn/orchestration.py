@@ -163,12 +163,13 @@ class ChatTurn:
                 raise TurnEnded(TURN_FAILED, code, f"{text}{detail}"[:500])
 
     def _accept(self, result: dict[str, Any]) -> Steps:
-        """Take an activity's model state; act on a cancel request first."""
+        """Take an activity's model state; act on a cancel request first (after noting which run to cancel)."""
+        if result.get("state"):
+            self.run_id = result["state"]["run_id"]
         if result.get("cancel_requested"):
             yield from self._cancel_model_run()
             raise TurnEnded(TURN_CANCELLED, ErrorCode.CANCELLED, "The turn was cancelled by the user")
         state = TurnState.from_dict(result["state"])
-        self.run_id = state.run_id
         if state.usage:
             self.usage_by_run[state.run_id] = state.usage
         self.hosted_tools.update(state.hosted_tools)
@@ -179,7 +180,7 @@ class ChatTurn:
         """Call a model activity, retrying transient failures with durable-timer backoff within the deadline."""
         attempt = 0
         while True:
-            result = yield self.context.call_activity(activity, payload)
+            result = yield self.context.call_activity(activity, payload, expected_type=dict)
             if result.get("ok"):
                 if attempt:
                     self.report(retry_attempt=0)
@@ -237,8 +238,8 @@ class ChatTurn:
             self.report(phases.PHASE_RUNNING_TOOLS, round=self.rounds,
                         tools_running=[call.name for call, _ in pending])
             tasks = [self.context.call_activity(tools.activity_name(call.name), {
-                "tool": call.name, "call_id": call.id, "arguments": arguments,
-                "today": today.isoformat(), "max_output_bytes": budget}) for call, arguments in pending]
+                "tool": call.name, "call_id": call.id, "arguments": arguments, "today": today.isoformat(),
+                "max_output_bytes": budget}, expected_type=dict) for call, arguments in pending]
             try:
                 results = yield self.context.task_all(tasks)
             except Exception as exc:  # an activity crashed instead of answering with an envelope
@@ -274,7 +275,7 @@ class ChatTurn:
         if not self.run_id:
             return
         self.report(phases.PHASE_CANCELLING)
-        result = yield self.context.call_activity(ACTIVITY_CANCEL_TURN, self.payload())
+        result = yield self.context.call_activity(ACTIVITY_CANCEL_TURN, self.payload(), expected_type=dict)
         if result.get("ok") and result.get("state"):
             self.progress.model_status = result["state"]["status"]
 
@@ -287,7 +288,8 @@ class ChatTurn:
     def _finish(self) -> Steps:
         """Release the thread. Retried a few times; if storage stays down, the claim's expiry frees it."""
         for attempt in range(FINISH_ATTEMPTS):
-            result = yield self.context.call_activity(ACTIVITY_FINISH_TURN, self.turn.identity())
+            result = yield self.context.call_activity(ACTIVITY_FINISH_TURN, self.turn.identity(),
+                                                      expected_type=dict)
             if result.get("ok"):
                 return
             yield self.context.create_timer(self.now + timedelta(seconds=retry_delay(attempt, None)))

@@ -1,0 +1,120 @@
+"""A simulated world for chat-turn scenarios: one virtual clock shared by the replay harness and the model fake,
+the fake travel APIs, storage on Azurite, and the app's real orchestrator and activities in between."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from devtools.fake_openai import FakeOpenAI
+from travel_assistant import runtime
+from travel_assistant.chat.identity import owner_key_for
+from travel_assistant.chat.validation import new_thread_id, new_turn_id
+from travel_assistant.storage import ThreadRecord
+from travel_assistant.turn.contract import TurnConfig, TurnInput
+
+from .functions import activities, orchestrators
+from .replay import TASK_SCHEDULED, Harness, ReplayResult, VirtualClock
+
+OWNER = owner_key_for("principal:employee-1")
+# Monday 2026-02-09 09:00 in Japan: the notebook's requests (2/10-2/14) are a few days ahead.
+WORLD_START = datetime(2026, 2, 9, 0, 0, tzinfo=UTC)
+MAX_ACTIVITY_BYTES = 45_000
+MAX_STATUS_BYTES = 4096
+
+
+@dataclass
+class TurnRun:
+    turn_id: str
+    thread_id: str
+    result: ReplayResult
+
+    @property
+    def output(self) -> dict[str, Any]:
+        return self.result.output
+
+    @property
+    def status(self) -> str:
+        return self.output["status"]
+
+    def error_code(self) -> str | None:
+        return (self.output.get("error") or {}).get("code")
+
+    def submitted_outputs(self) -> list[list[dict[str, Any]]]:
+        """Tool outputs of each submit, decoded."""
+        return [[{**o, "output": json.loads(o["output"])} for o in c.input["outputs"]]
+                for c in self.result.calls("submit_tool_outputs")]
+
+    def fan_outs(self) -> list[list[str]]:
+        """Tool activities scheduled together, episode by episode."""
+        groups: list[list[str]] = []
+        current: list[str] = []
+        for event in self.result.history:
+            if event["EventType"] == TASK_SCHEDULED and event["Name"].startswith("tool_"):
+                current.append(event["Name"])
+            elif event["EventType"] == 13 and current:  # OrchestratorCompleted ends the episode
+                groups.append(current)
+                current = []
+        return groups
+
+
+@dataclass
+class World:
+    api: str
+    clock: VirtualClock
+    model: FakeOpenAI
+    config: TurnConfig = field(default_factory=TurnConfig)
+
+    def new_thread(self, owner_key: str = OWNER) -> str:
+        thread_id = new_thread_id()
+        now = datetime.now(UTC)
+        runtime.thread_registry().create(ThreadRecord(owner_key=owner_key, thread_id=thread_id, backend=self.api,
+                                                      created_at=now, last_active_at=now))
+        return thread_id
+
+    def run_turn(self, message: str, *, thread_id: str | None = None, owner_key: str = OWNER,
+                 config: TurnConfig | None = None, hooks: Mapping[float, Callable[[TurnRun], None]] | None = None,
+                 durations: Mapping[str, float] | None = None) -> TurnRun:
+        """Claim the thread as POST /api/chat would, then run the chat_turn orchestration to its end."""
+        thread_id = thread_id or self.new_thread(owner_key)
+        turn_id = new_turn_id()
+        registry = runtime.thread_registry()
+        record = registry.get(owner_key, thread_id)
+        assert record is not None, "unknown thread"
+        now = datetime.now(UTC)
+        registry.claim_turn(record, turn_id, now + timedelta(minutes=10), now)
+        turn = TurnInput(turn_id, thread_id, owner_key, message, config or self.config)
+        times = dict(durations or {})
+        harness = Harness(orchestrators()["chat_turn"], activities(), clock=self.clock,
+                          durations=lambda name, payload: times.get(name, 0.0))
+        run = TurnRun(turn_id, thread_id, None)  # type: ignore[arg-type]
+        for seconds, action in (hooks or {}).items():
+            harness.at(seconds, lambda action=action: action(run))
+        run.result = harness.run("chat_turn", turn.to_dict(), instance_id=turn_id)
+        self.check_invariants(run)
+        return run
+
+    def check_invariants(self, run: TurnRun) -> None:
+        """What every turn must satisfy, whatever its scenario."""
+        result = run.result
+        assert result.failure is None, f"the orchestrator crashed: {result.failure}"
+        assert result.max_payload_bytes < MAX_ACTIVITY_BYTES, result.max_payload_bytes
+        assert result.max_custom_status_bytes < MAX_STATUS_BYTES, result.max_custom_status_bytes
+        record = runtime.thread_registry().get(_owner(result), run.thread_id)
+        if record is not None:  # the thread is free for the next message
+            assert record.active_turn_id != run.turn_id, "the turn did not release its thread"
+        assert not self.model.problems, self.model.problems
+        assert self.model.active_runs() == [], "a model run was left working after the turn ended"
+
+    def user_messages_posted(self) -> int:
+        """How many user messages the model service accepted (must be one per turn, however often activities
+        ran or requests were retried)."""
+        return len(self.model.accepted_user_messages())
+
+
+def _owner(result: ReplayResult) -> str:
+    started = next(e for e in result.history if e["EventType"] == 0)
+    return json.loads(started["Input"])["owner_key"]

@@ -1,0 +1,81 @@
+"""The function index as the host reads it (the v2 model's generated function.json), and the host files."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from tests.harness.functions import bindings, function_index, trigger_type
+from travel_assistant import constants
+from travel_assistant.tools import TOOL_NAMES, activity_name
+
+ROOT = Path(__file__).resolve().parent.parent
+
+HTTP_ROUTES = {
+    "chat_post": ("chat", ["POST"]),
+    "chat_turn_status": ("chat/{turn_id}", ["GET"]),
+    "chat_turn_cancel": ("chat/{turn_id}/cancel", ["POST"]),
+    "threads_list": ("threads", ["GET"]),
+    "thread_messages": ("threads/{thread_id}/messages", ["GET"]),
+    "thread_delete": ("threads/{thread_id}", ["DELETE"]),
+}
+
+
+def http_trigger(name: str) -> dict:
+    return next(b for b in bindings(name) if b["type"] == "httpTrigger")
+
+
+def test_chat_routes_methods_and_auth_level() -> None:
+    for name, (route, methods) in HTTP_ROUTES.items():
+        trigger = http_trigger(name)
+        assert (trigger["route"], trigger["methods"], trigger["authLevel"]) == (route, methods, "FUNCTION"), name
+        kinds = {b["type"] for b in bindings(name)}
+        assert kinds == {"httpTrigger", "http", "durableClient"}, name
+
+
+def test_orchestrator_and_every_activity_the_orchestrator_calls_exist() -> None:
+    assert trigger_type(constants.ORCHESTRATOR_CHAT_TURN) == "orchestrationTrigger"
+    model_activities = [constants.ACTIVITY_ENSURE_THREAD, constants.ACTIVITY_START_TURN, constants.ACTIVITY_POLL_TURN,
+                        constants.ACTIVITY_SUBMIT_TOOL_OUTPUTS, constants.ACTIVITY_CANCEL_TURN,
+                        constants.ACTIVITY_FINISH_TURN]
+    for name in model_activities + [activity_name(tool) for tool in TOOL_NAMES]:
+        assert trigger_type(name) == "activityTrigger", name
+
+
+def test_function_names_are_unique_and_valid() -> None:
+    names = list(function_index())
+    assert len(names) == len(set(names))
+    assert all(re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,126}", n) for n in names)
+
+
+def test_host_json_is_what_the_readme_says() -> None:
+    host = json.loads((ROOT / "host.json").read_text())
+    assert host["version"] == "2.0"
+    assert host["extensionBundle"] == {"id": "Microsoft.Azure.Functions.ExtensionBundle", "version": "[4.*, 5.0.0)"}
+    durable = host["extensions"]["durableTask"]
+    assert durable["hubName"]
+    assert durable["storageProvider"]["maxQueuePollingInterval"] == "00:00:01"
+    assert durable["tracing"]["traceInputsAndOutputs"] is False
+    assert durable["maxConcurrentActivityFunctions"] < 32  # below PYTHON_THREADPOOL_THREAD_COUNT in the example
+    assert host["extensions"]["http"]["routePrefix"] == "api"
+
+
+def test_requirements_pin_major_versions() -> None:
+    lines = [line.split("#")[0].strip() for line in (ROOT / "requirements.txt").read_text().splitlines()]
+    pins = {re.split(r"[<>=!~ ]", line)[0]: line for line in lines if line}
+    assert pins["azure-functions-durable"] == "azure-functions-durable>=1.7,<2"
+    for package in ("azure-functions", "openai", "requests", "azure-identity", "azure-data-tables"):
+        assert "<" in pins[package], f"{package} has no upper bound"
+    assert "azure-functions-worker" not in pins
+
+
+def test_every_setting_is_in_the_example_and_the_readme() -> None:
+    source = (ROOT / "travel_assistant" / "settings.py").read_text()
+    names = set(re.findall(r'r\.(?:text|required|integer|number|boolean|url|file)\(\s*"([A-Za-z_]+)"', source))
+    assert len(names) > 30
+    example = json.loads((ROOT / "local.settings.example.json").read_text())["Values"]
+    readme = (ROOT / "README.md").read_text()
+    missing_example = sorted(n for n in names if n not in example)
+    missing_readme = sorted(n for n in names if f"`{n}`" not in readme)
+    assert not missing_example and not missing_readme, (missing_example, missing_readme)
