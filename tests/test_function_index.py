@@ -34,6 +34,24 @@ def test_chat_routes_methods_and_auth_level() -> None:
         assert kinds == {"httpTrigger", "http", "durableClient"}, name
 
 
+def test_cleanup_timer_runs_daily_by_default_and_its_route_needs_the_admin_key() -> None:
+    timer = next(b for b in bindings("cleanup_timer") if b["type"] == "timerTrigger")
+    # Read from CLEANUP_SCHEDULE when the index is built; the tests run without it, so this is the default.
+    assert (timer["schedule"], timer["runOnStartup"], timer["useMonitor"]) == ("0 0 18 * * *", False, True)
+    assert {b["type"] for b in bindings("cleanup_timer")} == {"timerTrigger", "durableClient"}
+    trigger = http_trigger("cleanup_now")
+    assert (trigger["route"], trigger["methods"], trigger["authLevel"]) == ("ops/cleanup", ["POST"], "ADMIN")
+    assert {b["type"] for b in bindings("cleanup_now")} == {"httpTrigger", "http", "durableClient"}
+
+
+def test_no_route_or_function_name_starts_with_admin() -> None:
+    # The host reserves "admin" for its own API and refuses to load such a function (even under /api).
+    for name in function_index():
+        assert not name.lower().startswith("admin"), name
+        trigger = next((b for b in bindings(name) if b["type"] == "httpTrigger"), None)
+        assert trigger is None or not trigger["route"].lower().startswith("admin"), name
+
+
 def test_orchestrator_and_every_activity_the_orchestrator_calls_exist() -> None:
     assert trigger_type(constants.ORCHESTRATOR_CHAT_TURN) == "orchestrationTrigger"
     model_activities = [constants.ACTIVITY_ENSURE_THREAD, constants.ACTIVITY_START_TURN, constants.ACTIVITY_POLL_TURN,

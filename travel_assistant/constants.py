@@ -29,6 +29,7 @@ TURN_ID_PREFIX: Final = "turn_"
 # Table storage (in the AzureWebJobsStorage account unless overridden).
 DEFAULT_THREADS_TABLE: Final = "TravelThreads"
 DEFAULT_TURN_STEPS_TABLE: Final = "TravelTurnSteps"
+DEFAULT_CLEANUP_STATE_TABLE: Final = "TravelCleanupState"
 
 # Size limits. Durable moves any payload over 45 KB to blob storage (slow, costly); custom status is
 # capped at 16 KB by the extension; tool outputs are what the model reads, so they stay compact.
