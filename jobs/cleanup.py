@@ -13,10 +13,8 @@ import azure.functions as func
 
 from api._shell import DurableTurnRuntime, to_http_response
 from travel_assistant import runtime
-from travel_assistant.chat.http import ApiResponse, error_response
+from travel_assistant.chat.http import ApiResponse, error_response, expected_failure
 from travel_assistant.cleanup import CleanupJob, CleanupPorts, CleanupSummary
-from travel_assistant.errors import AppError, ErrorCode
-from travel_assistant.redaction import redact
 from travel_assistant.settings import SettingsError, cleanup_schedule
 from travel_assistant.storage import StorageUnavailable
 
@@ -53,13 +51,7 @@ async def cleanup_timer(timer: func.TimerRequest, client: df.DurableOrchestratio
 async def cleanup_now(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     try:
         summary = await run_cleanup(client)
-    except SettingsError as error:
-        return to_http_response(error_response(AppError(
-            ErrorCode.NOT_CONFIGURED, redact(f"The app is not configured: {'; '.join(error.problems)}"),
-            http_status=503)))
-    except StorageUnavailable:
-        return to_http_response(error_response(AppError(
-            ErrorCode.STORAGE_UNAVAILABLE, "Storage is unavailable; try again shortly.", http_status=503,
-            retry_after_s=5)))
+    except (SettingsError, StorageUnavailable) as error:
+        return to_http_response(error_response(expected_failure(error)))  # type: ignore[arg-type]
     # 502 when a part stopped on a failing dependency: the body still says what was done.
     return to_http_response(ApiResponse(502 if summary.errors else 200, summary.to_dict()))

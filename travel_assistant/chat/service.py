@@ -24,7 +24,7 @@ from ..storage import ConcurrentUpdate, StorageUnavailable, ThreadRecord
 from ..turn.contract import TURN_CANCELLED, TURN_FAILED, TurnConfig, TurnInput
 from ..turn.liveness import TurnRuntime, TurnSnapshot, turn_holds_thread
 from . import validation
-from .http import ApiRequest, ApiResponse, error_response
+from .http import ApiRequest, ApiResponse, error_response, expected_failure
 from .identity import Caller, identify
 
 if TYPE_CHECKING:
@@ -80,19 +80,8 @@ class ChatService:
         """Run one operation, mapping every expected failure to its JSON error response."""
         try:
             return await getattr(self, operation)(request)
-        except AppError as error:
-            return error_response(error)
-        except SettingsError as error:
-            names = "; ".join(error.problems)
-            return error_response(AppError(ErrorCode.NOT_CONFIGURED, redact(f"The app is not configured: {names}"),
-                                           http_status=503))
-        except StorageUnavailable:
-            return error_response(AppError(ErrorCode.STORAGE_UNAVAILABLE, "Storage is unavailable; try again shortly.",
-                                           http_status=503, retry_after_s=5))
-        except ModelError as error:
-            return error_response(AppError(ErrorCode.MODEL_UNAVAILABLE,
-                                           f"The model service failed: {error.message}", http_status=502,
-                                           retry_after_s=error.retry_after_s if error.retryable else None))
+        except (AppError, SettingsError, StorageUnavailable, ModelError) as error:
+            return error_response(expected_failure(error))  # type: ignore[arg-type]
 
     def _caller(self, request: ApiRequest) -> Caller:
         return identify(request.header(HEADER_PRINCIPAL_ID),
