@@ -9,7 +9,7 @@ Worst cases, each one turn at the limits the app enforces:
   whose APIs all answer their largest ("huge") result sets; the submit activity carries both.
 * ``long_reply``: a Japanese answer of MAX_REPLY_CHARS characters, carried by the poll activity's output.
 * ``long_tool_arguments``: one round of tool calls whose Japanese argument text fills the activities' budget
-  (TOOL_ARGUMENTS_BUDGET, MAX_TOOL_ARGUMENT_CHARS per call), carried by the poll activity's output.
+  (MAX_TOOL_ARGUMENTS_PER_ROUND_CHARS, MAX_TOOL_ARGUMENT_CHARS per call), carried by the poll activity's output.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 
 from devtools.fake_openai import Answer, CallTools, Step
 from travel_assistant.constants import MAX_MESSAGE_CHARS, MAX_REPLY_CHARS, MAX_TOOL_ARGUMENT_CHARS
-from travel_assistant.turn.activities import TOOL_ARGUMENTS_BUDGET
+from travel_assistant.constants import MAX_TOOL_ARGUMENTS_PER_ROUND_CHARS as TOOL_ARGUMENTS_BUDGET
 
 from . import scenarios
 from .environment import Services, world
