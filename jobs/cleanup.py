@@ -7,6 +7,7 @@ refuses to load a function that uses one.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import azure.durable_functions as df
 import azure.functions as func
@@ -14,11 +15,13 @@ import azure.functions as func
 from api._shell import DurableTurnRuntime, to_http_response
 from travel_assistant import runtime
 from travel_assistant.chat.http import ApiResponse, error_response, expected_failure
-from travel_assistant.cleanup import CleanupJob, CleanupPorts, CleanupSummary
 from travel_assistant.settings import SettingsError, cleanup_schedule
 from travel_assistant.storage import StorageUnavailable
 
 from .durable_history import DurableHistory
+
+if TYPE_CHECKING:
+    from travel_assistant.cleanup import CleanupPorts, CleanupSummary
 
 logger = logging.getLogger(__name__)
 
@@ -26,12 +29,16 @@ bp = df.Blueprint()
 
 
 def cleanup_ports(client: df.DurableOrchestrationClient) -> CleanupPorts:
+    from travel_assistant.cleanup import CleanupPorts  # the job runs once a day: not loaded at cold start
+
     return CleanupPorts(registry=runtime.thread_registry(), journal=runtime.step_journal(),
                         state=runtime.cleanup_state(), backend=runtime.model_backend,
                         snapshot=DurableTurnRuntime(client).snapshot, history=DurableHistory(client))
 
 
 async def run_cleanup(client: df.DurableOrchestrationClient) -> CleanupSummary:
+    from travel_assistant.cleanup import CleanupJob
+
     settings = runtime.settings().cleanup  # first: a settings problem stops the run before it touches anything
     return await CleanupJob(settings, cleanup_ports(client)).run()
 

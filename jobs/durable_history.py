@@ -6,10 +6,6 @@ from datetime import UTC, datetime
 
 import azure.durable_functions as df
 
-from travel_assistant.cleanup.history import FINISHED_STATES
-
-_FINISHED = [df.OrchestrationRuntimeStatus(state) for state in sorted(FINISHED_STATES)]
-
 
 def _utc(moment: datetime) -> datetime:
     # The client formats times with a literal "Z" and no conversion, so they must already be in UTC.
@@ -25,6 +21,9 @@ class DurableHistory:
         return [status.runtime_status.value for status in found if status.runtime_status is not None]
 
     async def purge_finished(self, since: datetime, until: datetime) -> int:
+        from travel_assistant.cleanup.history import FINISHED_STATES
+
+        finished = [df.OrchestrationRuntimeStatus(state) for state in sorted(FINISHED_STATES)]
         result = await self._client.purge_instance_history_by(
-            created_time_from=_utc(since), created_time_to=_utc(until), runtime_status=_FINISHED)
+            created_time_from=_utc(since), created_time_to=_utc(until), runtime_status=finished)
         return result.instances_deleted
