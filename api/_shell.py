@@ -10,8 +10,9 @@ import azure.functions as func
 
 from travel_assistant import runtime
 from travel_assistant.chat.http import ApiRequest, ApiResponse
-from travel_assistant.chat.service import ChatService, TurnSnapshot
+from travel_assistant.chat.service import ChatService
 from travel_assistant.constants import ORCHESTRATOR_CHAT_TURN
+from travel_assistant.turn.liveness import TurnSnapshot
 
 
 def _json_value(value: Any) -> Any:

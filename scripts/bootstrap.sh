@@ -2,6 +2,8 @@
 # Installs what the app and its tests need, inside the project:
 #   .venv/          Python packages from requirements-dev.txt
 #   node_modules/   Azurite (the Azure Storage emulator) from package-lock.json
+#   Debian packages for the browser tests, when missing: chromium (driven by Playwright from .venv) and a
+#                   Japanese font (fonts-ipafont-gothic) so the page's text renders in screenshots
 # Re-runs an install only when its lock or requirements file changed, so it is cheap to call every time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,4 +38,26 @@ if [ ! -x node_modules/.bin/azurite ] || [ "$(cat "$stamp_dir/npm.sha256" 2>/dev
   echo "bootstrap: installing Azurite (npm ci)"
   npm ci --no-audit --no-fund --loglevel=error
   echo "$npm_hash" > "$stamp_dir/npm.sha256"
+fi
+
+# Browser tests (tests/test_chat_page.py). Playwright cannot download its own browser here, so the tests drive
+# Debian's Chromium at /usr/bin/chromium. Installed only when missing; if that is impossible (not root, no
+# apt-get, no network), the browser tests skip and say why, and everything else still runs.
+browser_packages=()
+command -v chromium >/dev/null 2>&1 || browser_packages+=(chromium)
+{ command -v fc-list >/dev/null 2>&1 && [ -n "$(fc-list :lang=ja 2>/dev/null)" ]; } || browser_packages+=(fonts-ipafont-gothic)
+if [ ${#browser_packages[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "bootstrap: installing ${browser_packages[*]} (apt-get) for the browser tests"
+    export DEBIAN_FRONTEND=noninteractive
+    # A fresh machine may have no package lists yet: update only when the first attempt fails.
+    if ! apt-get install -y -qq "${browser_packages[@]}" >/dev/null 2>&1; then
+      apt-get update -qq >/dev/null 2>&1 || true
+      apt-get install -y -qq "${browser_packages[@]}" >/dev/null \
+        || echo "bootstrap: warning: could not install ${browser_packages[*]}; the browser tests will be skipped." >&2
+    fi
+  else
+    echo "bootstrap: warning: ${browser_packages[*]} missing and not installable here (needs root and apt-get);" \
+         "the browser tests will be skipped. Install them with: sudo apt-get install ${browser_packages[*]}" >&2
+  fi
 fi

@@ -23,6 +23,8 @@ APP_SETTINGS = (
     "HOTPEPPER_API_KEY", "HOTPEPPER_ENDPOINT", "RAKUTEN_APPLICATION_ID", "RAKUTEN_ACCESS_KEY", "RAKUTEN_REFERER",
     "RAKUTEN_AFFILIATE_ID", "RAKUTEN_ENDPOINT", "EKISPERT_API_KEY", "EKISPERT_ENDPOINT", "TOOL_HTTP_TIMEOUT_SECONDS",
     "TOOL_HTTP_CA_BUNDLE", "CLEANUP_SCHEDULE", "THREAD_RETENTION_DAYS", "CLEANUP_BATCH_SIZE", "CLEANUP_MAX_CONCURRENCY",
+    "CLEANUP_STATE_TABLE", "CLEANUP_MAX_BATCHES", "CLEANUP_TIME_BUDGET_SECONDS", "CLEANUP_PURGE_WINDOW_HOURS",
+    "CLEANUP_PURGE_MAX_WINDOWS", "CLEANUP_PURGE_LOOKBACK_DAYS",
 )
 
 TEST_MODEL_KEY = "sk-test-model-key-0123456789abcdef"
@@ -51,6 +53,7 @@ def app_env(azurite: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str,
         monkeypatch.delenv(name, raising=False)
     suffix = uuid.uuid4().hex[:10]
     env = {"AzureWebJobsStorage": azurite, "THREADS_TABLE": f"Threads{suffix}", "TURN_STEPS_TABLE": f"Steps{suffix}",
+           "CLEANUP_STATE_TABLE": f"Cleanup{suffix}",
            "OPENAI_API_KEY": TEST_MODEL_KEY, "OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -108,3 +111,16 @@ def world(request: pytest.FixtureRequest, app_env: dict[str, str], fake_apis: Fa
         monkeypatch.setenv("OPENAI_API_KEY", WORLD_MODEL_KEY)
         runtime.reset()
         yield World(api=request.param, clock=clock, model=model)
+@pytest.fixture
+def scripted_model(app_env: dict[str, str], fake_apis: FakeTravelApis,
+                   monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    """Turns scripted for the model fake behind the real Responses adapter (tests/harness/scripted_model.py),
+    with the travel tools on their fakes."""
+    from devtools.fake_openai import FakeOpenAI
+    from tests.harness.scripted_model import ScriptedModel
+
+    with FakeOpenAI(api_key=WORLD_MODEL_KEY) as fake:
+        monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", WORLD_MODEL_KEY)
+        runtime.reset()
+        yield ScriptedModel(fake)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -98,7 +99,7 @@ def test_idle_scan_and_owner_listing(app_env: dict[str, str]) -> None:
     registry = runtime.thread_registry()
     for i, age in enumerate((1, 10, 40, 90)):
         registry.create(record(thread_id=f"thr_{i:032x}", last_active_at=NOW - timedelta(days=age)))
-    idle = {r.thread_id for r in registry.iter_idle(NOW - timedelta(days=30))}
+    idle = {r.thread_id for r in registry.idle_batch(NOW - timedelta(days=30))}
     assert idle == {f"thr_{2:032x}", f"thr_{3:032x}"}
     listed = registry.list_for_owner("owner1")
     assert [r.thread_id for r in listed] == [f"thr_{i:032x}" for i in range(4)]  # most recently active first
@@ -132,3 +133,55 @@ def test_journal_runs_a_step_once_and_flags_an_unfinished_one(app_env: dict[str,
         journal.run_once("turn_1", "submit-2", rejected, failed_cleanly=lambda e: True)
     assert journal.run_once("turn_1", "submit-2", act, failed_cleanly=lambda e: True) == {"n": 2}
     assert journal.forget_turn("turn_1") == 3
+
+
+def test_idle_batches_continue_after_a_key_cursor(app_env: dict[str, str]) -> None:
+    registry = runtime.thread_registry()
+    for owner in ("owner1", "owner2"):
+        for i in range(3):
+            registry.create(record(thread_id=f"thr_{i:032x}", owner_key=owner, last_active_at=NOW - timedelta(days=40)))
+    registry.create(record(thread_id=f"thr_{9:032x}", owner_key="owner1"))  # active: never in a batch
+    cutoff = NOW - timedelta(days=30)
+    first = registry.idle_batch(cutoff, limit=4)
+    rest = registry.idle_batch(cutoff, after=(first[-1].owner_key, first[-1].thread_id), limit=4)
+    keys = [(r.owner_key, r.thread_id) for r in first + rest]
+    assert len(first) == 4 and len(rest) == 2
+    assert keys == sorted((o, f"thr_{i:032x}") for o in ("owner1", "owner2") for i in range(3))
+    assert all(r.etag for r in first + rest)
+
+
+def test_forget_backend_thread_clears_only_that_id(app_env: dict[str, str]) -> None:
+    registry = runtime.thread_registry()
+    registry.create(record(backend_thread_id="conv_1"))
+    assert registry.forget_backend_thread("owner1", "thr_" + "a" * 32, "conv_other") is False
+    assert registry.forget_backend_thread("owner1", "thr_" + "a" * 32, "conv_1") is True
+    stored = registry.get("owner1", "thr_" + "a" * 32)
+    assert stored is not None and stored.backend_thread_id is None and stored.title == "大阪出張"
+    assert registry.forget_backend_thread("owner1", "thr_" + "b" * 32, "conv_1") is False  # no such thread
+
+
+def test_journal_deletes_rows_written_before_a_time_in_bounded_batches(app_env: dict[str, str]) -> None:
+    journal = runtime.step_journal()
+    for turn in range(3):  # 3 turns x 40 steps: one transaction per turn
+        for step in range(40):
+            journal.run_once(f"turn_old{turn}", f"step-{step}", dict, failed_cleanly=lambda e: True)
+    time.sleep(0.05)
+    between = datetime.now(UTC)
+    time.sleep(0.05)
+    journal.run_once("turn_new", "start", dict, failed_cleanly=lambda e: True)
+    assert journal.delete_older_than(between, limit=100) == 100
+    assert journal.delete_older_than(between, limit=100) == 20
+    assert journal.delete_older_than(between, limit=100) == 0
+    assert journal.forget_turn("turn_old0") + journal.forget_turn("turn_old2") == 0
+    assert journal.forget_turn("turn_new") == 1  # written after: kept
+
+
+def test_cleanup_state_round_trips_its_checkpoints(app_env: dict[str, str]) -> None:
+    state = runtime.cleanup_state()
+    assert state.thread_cursor() is None and state.purged_until() is None
+    state.save_thread_cursor(("owner1", "thr_" + "a" * 32))
+    state.save_purged_until(NOW)
+    assert state.thread_cursor() == ("owner1", "thr_" + "a" * 32)
+    assert state.purged_until() == NOW
+    state.save_thread_cursor(None)
+    assert state.thread_cursor() is None

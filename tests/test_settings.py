@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
-from travel_assistant.settings import SettingsError, load_settings
+from travel_assistant.settings import SettingsError, cleanup_schedule, load_settings
 
 AZURE = {"AZURE_OPENAI_ENDPOINT": "https://contoso.openai.azure.com", "AZURE_OPENAI_DEPLOYMENT": "gpt-5-mini",
          "AzureWebJobsStorage": "UseDevelopmentStorage=true"}
@@ -72,3 +73,51 @@ def test_tool_endpoints_default_to_the_real_https_apis_and_a_ca_bundle_must_exis
     assert load_settings({"TOOL_HTTP_CA_BUNDLE": str(bundle)}).tools.http_ca_bundle == str(bundle)
     with pytest.raises(SettingsError, match="TOOL_HTTP_CA_BUNDLE"):
         _ = load_settings({"TOOL_HTTP_CA_BUNDLE": str(tmp_path / "missing.pem")}).tools
+
+
+def test_cleanup_defaults() -> None:
+    cleanup = load_settings({}).cleanup
+    assert (cleanup.schedule, cleanup.thread_retention_days, cleanup.batch_size, cleanup.max_batches,
+            cleanup.max_concurrency, cleanup.time_budget_s, cleanup.purge_window_hours, cleanup.purge_max_windows,
+            cleanup.purge_lookback_days) == ("0 0 18 * * *", 30, 200, 20, 8, 180, 6, 40, 90)
+    assert load_settings(AZURE).storage.cleanup_state_table == "TravelCleanupState"
+
+
+@pytest.mark.parametrize("schedule", ["0 0 18 * * *", "0 */5 * * * *", "0 30 9 * * MON-FRI", "0 0 0 1 JAN,jul *",
+                                      "0 0 3-5/2 * * 0,6", "*/30 * * * * *"])
+def test_valid_ncrontab_schedules_are_kept(schedule: str) -> None:
+    assert load_settings({"CLEANUP_SCHEDULE": schedule}).cleanup.schedule == schedule
+    assert cleanup_schedule({"CLEANUP_SCHEDULE": schedule}) == schedule
+
+
+@pytest.mark.parametrize(("schedule", "expected"), [
+    ("0 18 * * *", "has 5 fields, not 6"),  # a five-field Unix cron line
+    ("0 0 24 * * *", "hour field '24' is invalid"),
+    ("60 0 18 * * *", "second field '60' is invalid"),
+    ("0 0 18 0 * *", "day field '0' is invalid"),
+    ("0 0 18 * 13 *", "month field '13' is invalid"),
+    ("0 0 18 * * 7", "day-of-week field '7' is invalid"),
+    ("0 0 18 * * FUN", "day-of-week field 'FUN' is invalid"),
+    ("0 */0 * * * *", "a step must be at least 1"),
+    ("0 0 5-3 * * *", "runs backwards"),
+    ("0 0 18 * * ?", "is not *, a value"),
+])
+def test_invalid_ncrontab_schedules_are_named_and_the_timer_keeps_the_default(schedule: str, expected: str) -> None:
+    settings = load_settings({"CLEANUP_SCHEDULE": schedule})
+    with pytest.raises(SettingsError, match=f"CLEANUP_SCHEDULE=.*{re.escape(expected)}"):
+        _ = settings.cleanup
+    assert cleanup_schedule({"CLEANUP_SCHEDULE": schedule}) == "0 0 18 * * *"
+
+
+def test_timer_schedule_without_the_setting_is_the_daily_default() -> None:
+    assert cleanup_schedule({}) == "0 0 18 * * *"
+    assert cleanup_schedule({"CLEANUP_SCHEDULE": "  "}) == "0 0 18 * * *"
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("CLEANUP_MAX_BATCHES", "0"), ("CLEANUP_TIME_BUDGET_SECONDS", "5"), ("CLEANUP_PURGE_WINDOW_HOURS", "169"),
+    ("CLEANUP_PURGE_MAX_WINDOWS", "x"), ("CLEANUP_PURGE_LOOKBACK_DAYS", "0"), ("THREAD_RETENTION_DAYS", "0"),
+])
+def test_invalid_cleanup_numbers_are_named(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        _ = load_settings({name: value}).cleanup

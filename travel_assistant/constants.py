@@ -29,15 +29,20 @@ TURN_ID_PREFIX: Final = "turn_"
 # Table storage (in the AzureWebJobsStorage account unless overridden).
 DEFAULT_THREADS_TABLE: Final = "TravelThreads"
 DEFAULT_TURN_STEPS_TABLE: Final = "TravelTurnSteps"
+DEFAULT_CLEANUP_STATE_TABLE: Final = "TravelCleanupState"
 
 # Size limits. Durable moves any payload over 45 KB to blob storage (slow, costly); custom status is
 # capped at 16 KB by the extension; tool outputs are what the model reads, so they stay compact.
+# Durable serialises payloads as ASCII JSON: every Japanese character becomes a 6-byte \uXXXX escape (twice its
+# UTF-8 size), so limits on text that travels through activities are set with that factor in mind.
 MAX_MESSAGE_CHARS: Final = 4000
 MAX_TOOL_OUTPUT_BYTES: Final = 8000
-MAX_ACTIVITY_PAYLOAD_BYTES: Final = 40_000
+MAX_ACTIVITY_PAYLOAD_BYTES: Final = 40_000  # as Durable serialises it (ASCII JSON)
+ESCAPED_BYTES_PER_UTF8_BYTE: Final = 2  # worst case: a 3-byte character becomes a 6-byte escape
 MAX_CUSTOM_STATUS_BYTES: Final = 4096
-MAX_REPLY_CHARS: Final = 12_000
-MAX_TOOL_ARGUMENT_CHARS: Final = 4000
+MAX_REPLY_CHARS: Final = 6000  # 36 KB escaped; the full text stays in the thread
+MAX_TOOL_ARGUMENT_CHARS: Final = 2000
+MAX_TOOL_ARGUMENTS_PER_ROUND_CHARS: Final = 6000  # 36 KB escaped
 MAX_TOOL_CALLS_PER_ROUND: Final = 16
 
 # HTTP API

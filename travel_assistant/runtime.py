@@ -14,7 +14,7 @@ from .settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from .model.port import ModelBackend
-    from .storage import StepJournal, ThreadRegistry
+    from .storage import CleanupState, StepJournal, ThreadRegistry
     from .turn.activities import TurnActivities
 
 
@@ -65,6 +65,15 @@ def step_journal() -> StepJournal:
 
     storage = settings().storage
     return StepJournal(open_table(storage.connection_string, storage.turn_steps_table))
+
+
+@on_reset
+@lru_cache(maxsize=1)
+def cleanup_state() -> CleanupState:
+    from .storage import CleanupState, open_table
+
+    storage = settings().storage
+    return CleanupState(open_table(storage.connection_string, storage.cleanup_state_table))
 
 
 @on_reset

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlparse
 
-from .constants import DEFAULT_THREADS_TABLE, DEFAULT_TURN_STEPS_TABLE
+from .constants import DEFAULT_CLEANUP_STATE_TABLE, DEFAULT_THREADS_TABLE, DEFAULT_TURN_STEPS_TABLE
+from .ncrontab import ncrontab_problem
 
 DEFAULT_OPENAI_MODEL = "gpt-5.4-mini"
 DEFAULT_AZURE_ASSISTANTS_API_VERSION = "2024-05-01-preview"
@@ -49,6 +50,7 @@ class StorageSettings:
     connection_string: str = field(repr=False)
     threads_table: str
     turn_steps_table: str
+    cleanup_state_table: str
 
 
 @dataclass(frozen=True)
@@ -84,9 +86,14 @@ class ToolSettings:
 @dataclass(frozen=True)
 class CleanupSettings:
     schedule: str
-    thread_retention_days: int
-    batch_size: int
-    max_concurrency: int
+    thread_retention_days: int  # threads idle longer, step rows and orchestration history older, are deleted
+    batch_size: int  # threads (or step rows) read and handled together; the progress checkpoint follows each batch
+    max_batches: int  # batches of each kind per run
+    max_concurrency: int  # backend deletions in flight at once
+    time_budget_s: int  # no new batch or purge window starts after this; keep it below the function timeout
+    purge_window_hours: int  # the widest creation-time window one history purge covers
+    purge_max_windows: int  # history purge calls per run
+    purge_lookback_days: int  # how far before the retention cutoff the very first purge starts
 
 
 class _Reader:
@@ -265,6 +272,7 @@ def _storage(r: _Reader) -> StorageSettings:
         connection_string=conn,
         threads_table=r.text("THREADS_TABLE", DEFAULT_THREADS_TABLE) or DEFAULT_THREADS_TABLE,
         turn_steps_table=r.text("TURN_STEPS_TABLE", DEFAULT_TURN_STEPS_TABLE) or DEFAULT_TURN_STEPS_TABLE,
+        cleanup_state_table=r.text("CLEANUP_STATE_TABLE", DEFAULT_CLEANUP_STATE_TABLE) or DEFAULT_CLEANUP_STATE_TABLE,
     )
 
 
@@ -296,12 +304,33 @@ def _tools(r: _Reader) -> ToolSettings:
 
 
 def _cleanup(r: _Reader) -> CleanupSettings:
+    schedule = r.text("CLEANUP_SCHEDULE", DEFAULT_CLEANUP_SCHEDULE) or DEFAULT_CLEANUP_SCHEDULE
+    problem = ncrontab_problem(schedule)
+    if problem:
+        r.problems.append(f"CLEANUP_SCHEDULE={schedule!r} is not a valid NCRONTAB schedule ({problem}): use six "
+                          f"fields, second minute hour day month day-of-week, e.g. {DEFAULT_CLEANUP_SCHEDULE!r}")
     return CleanupSettings(
-        schedule=r.text("CLEANUP_SCHEDULE", DEFAULT_CLEANUP_SCHEDULE) or DEFAULT_CLEANUP_SCHEDULE,
+        schedule=schedule,
         thread_retention_days=r.integer("THREAD_RETENTION_DAYS", 30, 1, 3650),
         batch_size=r.integer("CLEANUP_BATCH_SIZE", 200, 1, 5000),
+        max_batches=r.integer("CLEANUP_MAX_BATCHES", 20, 1, 1000),
         max_concurrency=r.integer("CLEANUP_MAX_CONCURRENCY", 8, 1, 64),
+        time_budget_s=r.integer("CLEANUP_TIME_BUDGET_SECONDS", 180, 10, 3600),
+        purge_window_hours=r.integer("CLEANUP_PURGE_WINDOW_HOURS", 6, 1, 168),
+        purge_max_windows=r.integer("CLEANUP_PURGE_MAX_WINDOWS", 40, 1, 1000),
+        purge_lookback_days=r.integer("CLEANUP_PURGE_LOOKBACK_DAYS", 90, 1, 3650),
     )
+
+
+def cleanup_schedule(env: Mapping[str, str] | None = None) -> str:
+    """The timer's schedule, read when the function index is built: CLEANUP_SCHEDULE if it is valid, else the
+    default. A %SETTING% schedule would leave the timer function in error whenever the setting is absent, and a
+    bad schedule does the same; either way only the host's startup log would say so. This way the timer always
+    runs, and a bad setting fails each run loudly (the cleanup section reports it) instead of stopping cleanup.
+    Changing an app setting restarts the app, so a new schedule takes effect at once."""
+    source = os.environ if env is None else env
+    schedule = (source.get("CLEANUP_SCHEDULE") or "").strip()
+    return schedule if schedule and ncrontab_problem(schedule) is None else DEFAULT_CLEANUP_SCHEDULE
 
 
 SECRET_SETTINGS = (

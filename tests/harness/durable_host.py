@@ -28,6 +28,18 @@ from .replay import Harness, ReplayResult, VirtualClock
 
 SYSTEM_KEY = "SYSTEMKEY-never-show-me-0123456789"
 TASK_HUB = "TravelAssistantHub"
+# The extension answers an instance query one page at a time; the Python client reads only the first page.
+LIST_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class PurgeCall:
+    """One DELETE /instances/ (purge by filter), as the host received it."""
+
+    created_from: datetime | None
+    created_to: datetime | None
+    statuses: frozenset[str] | None
+    deleted: int
 
 
 @dataclass
@@ -77,6 +89,9 @@ class FakeDurableHost:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._threads: list[threading.Thread] = []
         self.fail_starts = False
+        self.purges: list[PurgeCall] = []
+        self.listings = 0
+        self.fail_purges_after: int | None = None  # answer 500 to purges once this many have succeeded
         self._stopping = False
 
     # --- lifecycle --------------------------------------------------------------------------------------
@@ -184,6 +199,12 @@ class FakeDurableHost:
             self._busy -= 1
             self._idle.notify_all()
 
+    def add_instance(self, instance_id: str, created: datetime, status: str = "Completed", name: str = "chat_turn",
+                     input_: Any = None) -> None:
+        """An instance as if it had run earlier (history to list and purge); never executed."""
+        with self._lock:
+            self.instances[instance_id] = Instance(instance_id, name, input_, created, status=status)
+
     def start_instance(self, name: str, instance_id: str, input_: Any) -> None:
         with self._lock:
             self.instances[instance_id] = Instance(instance_id, name, input_, datetime.now(UTC))
@@ -199,9 +220,11 @@ class FakeDurableHost:
             def log_message(self, *args: Any) -> None:  # keep test output quiet
                 pass
 
-            def _send(self, status: int, body: Any) -> None:
+            def _send(self, status: int, body: Any, headers: dict[str, str]) -> None:
                 data = json.dumps(body).encode()
                 self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
@@ -214,8 +237,8 @@ class FakeDurableHost:
                 host.requests.append((method, self.path))
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
-                status, body = host.dispatch(method, path, query, raw)
-                self._send(status, body)
+                status, body, *headers = host.dispatch(method, path, query, raw)
+                self._send(status, body, headers[0] if headers else {})
 
             def do_GET(self) -> None:  # noqa: N802
                 self._route("GET")
@@ -228,7 +251,8 @@ class FakeDurableHost:
 
         return Handler
 
-    def dispatch(self, method: str, path: str, query: dict[str, str], raw: bytes) -> tuple[int, Any]:
+    def dispatch(self, method: str, path: str, query: dict[str, str], raw: bytes
+                 ) -> tuple[int, Any] | tuple[int, Any, dict[str, str]]:
         start = re.fullmatch(r"/durabletask/orchestrators/([^/]+)(?:/([^/]+))?", path)
         if method == "POST" and start:
             if self.fail_starts:
@@ -269,23 +293,38 @@ class FakeDurableHost:
         if path in ("/durabletask/instances/", "/durabletask/instances"):
             matching = self._select(query)
             if method == "GET":
-                return 200, [i.to_json(False) for i in matching]
+                self.listings += 1
+                page = [i.to_json(False) for i in matching[:LIST_PAGE_SIZE]]
+                more = {"x-ms-continuation-token": "next-page"} if len(matching) > LIST_PAGE_SIZE else {}
+                return 200, page, more
             if method == "DELETE":
-                for instance in matching:
-                    self.instances.pop(instance.instance_id, None)
-                return (200, {"instancesDeleted": len(matching)}) if matching else (404, {"instancesDeleted": 0})
+                return self._purge(query, matching)
         return 404, {"Message": f"no route {method} {path}"}
 
-    def _select(self, query: dict[str, str]) -> list[Instance]:
-        def parse(text: str | None) -> datetime | None:
-            return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+    def _purge(self, query: dict[str, str], matching: list[Instance]) -> tuple[int, Any]:
+        if self.fail_purges_after is not None and len(self.purges) >= self.fail_purges_after:
+            return 500, {"Message": "The task hub is unavailable"}
+        if not query.get("createdTimeFrom"):  # the extension's rule (the Python client checks it first)
+            return 400, {"Message": "createdTimeFrom is required"}
+        with self._lock:
+            for instance in matching:
+                self.instances.pop(instance.instance_id, None)
+        statuses = frozenset(query["runtimeStatus"].split(",")) if query.get("runtimeStatus") else None
+        self.purges.append(PurgeCall(_parse_time(query.get("createdTimeFrom")), _parse_time(query.get("createdTimeTo")),
+                                     statuses, len(matching)))
+        return (200, {"instancesDeleted": len(matching)}) if matching else (404, {"instancesDeleted": 0})
 
-        since, until = parse(query.get("createdTimeFrom")), parse(query.get("createdTimeTo"))
+    def _select(self, query: dict[str, str]) -> list[Instance]:
+        since, until = _parse_time(query.get("createdTimeFrom")), _parse_time(query.get("createdTimeTo"))
         statuses = set(query["runtimeStatus"].split(",")) if query.get("runtimeStatus") else None
         with self._lock:
             return [i for i in self.instances.values()
                     if (since is None or i.created >= since) and (until is None or i.created <= until)
                     and (statuses is None or i.status in statuses)]
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
 
 
 def reset_durable_client_session() -> None:
@@ -321,3 +360,64 @@ def invoke_http_many(wrapper: Callable[..., Any], requests: list[func.HttpReques
 
     reset_durable_client_session()
     return asyncio.run(call_all())
+
+
+class PacedDurableHost(FakeDurableHost):
+    """A FakeDurableHost whose clients see each turn's progress step by step.
+
+    The harness runs a whole orchestration in an instant on its virtual clock, so a client polling the status
+    would jump from "Pending" to the end. Here each status read of a finished instance first returns it as
+    Running with the next custom status the orchestrator set (consecutive duplicates skipped), then its real
+    end state: a polling client sees the phases the real orchestrator went through, one per poll.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._shown: dict[str, int] = {}
+
+    @staticmethod
+    def _steps(statuses: list[Any]) -> list[Any]:
+        def key(status: Any) -> Any:
+            if not isinstance(status, dict):
+                return status
+            tools = status.get("tools") or {}
+            return (status.get("phase"), tuple(tools.get("running") or ()), tools.get("done_count"))
+
+        steps: list[Any] = []
+        for status in statuses:
+            if not steps or key(steps[-1]) != key(status):
+                steps.append(status)
+        return steps
+
+    def dispatch(self, method: str, path: str, query: dict[str, str], raw: bytes) -> tuple[int, Any]:
+        code, body = super().dispatch(method, path, query, raw)
+        one = re.fullmatch(r"/durabletask/instances/([^/]+)", path)
+        if method != "GET" or not one or body is None:
+            return code, body
+        with self._lock:
+            instance = self.instances.get(one.group(1))
+            if instance is None or instance.result is None:
+                return code, body
+            steps = self._steps(instance.result.custom_statuses)
+            shown = self._shown.get(instance.instance_id, 0)
+            if shown >= len(steps):
+                return code, body
+            self._shown[instance.instance_id] = shown + 1
+        return 202, {**body, "runtimeStatus": "Running", "customStatus": steps[shown], "output": None}
+
+
+def invoke_function(wrapper: Callable[..., Any], client_binding: str, *, timeout_s: float | None = None,
+                    **inputs: Any) -> Any:
+    """Call any function that has a durable client input (a timer, say) the way the worker does: its trigger
+    input by keyword, the client binding as a JSON string. With ``timeout_s`` the call is cancelled then, as when
+    the host gives up on a function, and TimeoutError is raised; work already handed to threads still finishes
+    (before this returns), as an HTTP request in flight still reaches the server."""
+
+    async def call() -> Any:
+        try:
+            return await asyncio.wait_for(wrapper(client=client_binding, **inputs), timeout_s)
+        finally:
+            await _close_durable_client_session()
+
+    reset_durable_client_session()
+    return asyncio.run(call())

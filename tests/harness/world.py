@@ -67,6 +67,8 @@ class World:
     clock: VirtualClock
     model: FakeOpenAI
     config: TurnConfig = field(default_factory=TurnConfig)
+    # The benchmarks turn this off to measure how far a worst case goes past the limits, instead of stopping.
+    check_size_limits: bool = True
 
     def new_thread(self, owner_key: str = OWNER) -> str:
         thread_id = new_thread_id()
@@ -107,8 +109,9 @@ class World:
         """What every turn must satisfy, whatever its scenario."""
         result = run.result
         assert result.failure is None, f"the orchestrator crashed: {result.failure}"
-        assert result.max_payload_bytes < MAX_ACTIVITY_BYTES, result.max_payload_bytes
-        assert result.max_custom_status_bytes < MAX_STATUS_BYTES, result.max_custom_status_bytes
+        if self.check_size_limits:
+            assert result.max_payload_bytes < MAX_ACTIVITY_BYTES, result.max_payload_bytes
+            assert result.max_custom_status_bytes < MAX_STATUS_BYTES, result.max_custom_status_bytes
         record = runtime.thread_registry().get(_owner(result), run.thread_id)
         if record is not None:  # the thread is free for the next message
             assert record.active_turn_id != run.turn_id, "the turn did not release its thread"

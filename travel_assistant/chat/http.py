@@ -8,7 +8,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..errors import AppError
+from ..errors import AppError, ErrorCode
+from ..model.errors import ModelError
+from ..redaction import redact
+from ..settings import SettingsError
+from ..storage.errors import StorageUnavailable
 
 
 @dataclass(frozen=True)
@@ -46,3 +50,19 @@ def error_response(error: AppError, headers: Mapping[str, str] | None = None) ->
     if error.retry_after_s:
         extra["Retry-After"] = str(max(1, round(error.retry_after_s)))
     return ApiResponse(error.http_status, {"error": error.to_dict()}, extra)
+
+
+def expected_failure(error: Exception) -> AppError | None:
+    """The AppError an expected failure of a dependency answers with (None for anything unexpected)."""
+    if isinstance(error, AppError):
+        return error
+    if isinstance(error, SettingsError):
+        return AppError(ErrorCode.NOT_CONFIGURED, redact(f"The app is not configured: {'; '.join(error.problems)}"),
+                        http_status=503)
+    if isinstance(error, StorageUnavailable):
+        return AppError(ErrorCode.STORAGE_UNAVAILABLE, "Storage is unavailable; try again shortly.",
+                        http_status=503, retry_after_s=5)
+    if isinstance(error, ModelError):
+        return AppError(ErrorCode.MODEL_UNAVAILABLE, f"The model service failed: {error.message}", http_status=502,
+                        retry_after_s=error.retry_after_s if error.retryable else None)
+    return None

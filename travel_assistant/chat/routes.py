@@ -1,5 +1,6 @@
-"""The HTTP API's routes in one table. The Functions shell registers each route's function from it, and the
-fallback function answers every other request from it: 405 with an Allow header for a known route called with
+"""The app's HTTP routes in one table. The chat API's functions are registered from it (the chat page's and the
+operator's have their own decorators; tests/test_function_index.py checks that every HTTP function is here), and
+the fallback function answers every other request from it: 405 with an Allow header for a known route called with
 another method, 404 for anything else, both as the JSON error body every route uses.
 
 The host routes a request only to a function that declares its method, and sends anything no function takes to
@@ -43,6 +44,10 @@ ROUTES: Final = {route.function: route for route in (
     Route("threads_list", "threads", ("GET",)),
     Route("thread_messages", "threads/{thread_id}/messages", ("GET",)),
     Route("thread_delete", "threads/{thread_id}", ("DELETE",)),
+    Route("web_page", "ui", ("GET",)),
+    Route("web_asset", "ui/{name}", ("GET",)),
+    Route("openapi_document", "openapi.json", ("GET",)),
+    Route("cleanup_now", "ops/cleanup", ("POST",)),
 )}
 
 

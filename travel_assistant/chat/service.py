@@ -11,9 +11,8 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from ..constants import HEADER_PRINCIPAL_ID
 from ..errors import AppError, ErrorCode
@@ -23,8 +22,9 @@ from ..redaction import redact
 from ..settings import Settings, SettingsError
 from ..storage import ConcurrentUpdate, StorageUnavailable, ThreadRecord
 from ..turn.contract import TURN_CANCELLED, TURN_FAILED, TurnConfig, TurnInput
+from ..turn.liveness import TurnRuntime, TurnSnapshot, turn_holds_thread
 from . import validation
-from .http import ApiRequest, ApiResponse, error_response
+from .http import ApiRequest, ApiResponse, error_response, expected_failure
 from .identity import Caller, identify
 
 if TYPE_CHECKING:
@@ -34,37 +34,8 @@ logger = logging.getLogger(__name__)
 
 # A claim outlives the turn's deadline by this much, so only a turn that died without releasing it expires.
 CLAIM_GRACE = timedelta(minutes=2)
-# A claimed turn whose orchestration the runtime does not know yet may simply not have started: wait this long
-# before treating such a claim as abandoned.
-START_GRACE = timedelta(seconds=60)
 WAIT_POLL_S = 0.25
 CLAIM_ATTEMPTS = 3
-
-RUNNING_STATES = frozenset({"Pending", "Running", "ContinuedAsNew", "Suspended"})
-
-
-@dataclass(frozen=True)
-class TurnSnapshot:
-    """What the orchestration runtime knows about one turn."""
-
-    runtime_status: str
-    input: dict[str, Any] | None
-    output: dict[str, Any] | None
-    custom_status: dict[str, Any] | None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-
-    @property
-    def running(self) -> bool:
-        return self.runtime_status in RUNNING_STATES
-
-
-class TurnRuntime(Protocol):
-    """Starts chat-turn orchestrations and reads their status (adapts the Durable client)."""
-
-    async def start(self, turn_id: str, turn_input: dict[str, Any]) -> None: ...
-
-    async def snapshot(self, turn_id: str) -> TurnSnapshot | None: ...
 
 
 def turn_view(turn_id: str, snapshot: TurnSnapshot, status_url: str) -> dict[str, Any]:
@@ -109,19 +80,8 @@ class ChatService:
         """Run one operation, mapping every expected failure to its JSON error response."""
         try:
             return await getattr(self, operation)(request)
-        except AppError as error:
-            return error_response(error)
-        except SettingsError as error:
-            names = "; ".join(error.problems)
-            return error_response(AppError(ErrorCode.NOT_CONFIGURED, redact(f"The app is not configured: {names}"),
-                                           http_status=503))
-        except StorageUnavailable:
-            return error_response(AppError(ErrorCode.STORAGE_UNAVAILABLE, "Storage is unavailable; try again shortly.",
-                                           http_status=503, retry_after_s=5))
-        except ModelError as error:
-            return error_response(AppError(ErrorCode.MODEL_UNAVAILABLE,
-                                           f"The model service failed: {error.message}", http_status=502,
-                                           retry_after_s=error.retry_after_s if error.retryable else None))
+        except (AppError, SettingsError, StorageUnavailable, ModelError) as error:
+            return error_response(expected_failure(error))  # type: ignore[arg-type]
         except Exception:
             # A bug. Without this the host would answer an empty 500; the caller gets the usual JSON error, the
             # log gets the (redacted) traceback.
@@ -215,7 +175,7 @@ class ChatService:
         registry = self._registry()
         record = await self._owned_thread(caller, thread_id)
         for _ in range(CLAIM_ATTEMPTS):
-            if record.has_live_claim(now) and await self._still_running(record, now):
+            if await turn_holds_thread(record, now, self._snapshot):
                 return record.active_turn_id
             try:
                 await asyncio.to_thread(registry.claim_turn, record, turn_id, expires_at, now, title)
@@ -223,15 +183,6 @@ class ChatService:
             except ConcurrentUpdate:
                 record = await self._owned_thread(caller, thread_id)
         return record.active_turn_id or "unknown"
-
-    async def _still_running(self, record: ThreadRecord, now: datetime) -> bool:
-        """Does the turn holding the claim still run? A finished, failed or terminated one never released the
-        thread (it crashed or was stopped), so its claim is stale."""
-        snapshot = await self._snapshot(record.active_turn_id or "")
-        if snapshot is None:
-            claimed_at = record.active_turn_claimed_at or record.last_active_at
-            return now - claimed_at < START_GRACE
-        return snapshot.running
 
     async def _wait(self, turn_id: str, wait_s: float) -> TurnSnapshot | None:
         deadline = time.monotonic() + wait_s
@@ -303,7 +254,7 @@ class ChatService:
         thread_id = validation.parse_thread_id(request.route.get("thread_id"))
         record = await self._owned_thread(caller, thread_id)
         now = self._clock()
-        if record.has_live_claim(now) and await self._still_running(record, now):
+        if await turn_holds_thread(record, now, self._snapshot):
             url = self._status_url(request, record.active_turn_id or "")
             raise AppError(ErrorCode.TURN_ACTIVE, "This thread is answering a message; cancel it or wait first.",
                            http_status=409, details={"turn_id": record.active_turn_id, "status_url": url})

@@ -12,13 +12,15 @@ from .errors import ConcurrentUpdate, StepUncertain, StorageUnavailable
 from .records import ThreadRecord
 
 if TYPE_CHECKING:
+    from .cleanup_state import CleanupState
     from .journal import StepJournal
     from .registry import ThreadRegistry
     from .tables import open_table
 
-_LAZY = {"StepJournal": ".journal", "ThreadRegistry": ".registry", "open_table": ".tables"}
+_LAZY = {"CleanupState": ".cleanup_state", "StepJournal": ".journal", "ThreadRegistry": ".registry",
+         "open_table": ".tables"}
 
-__all__ = ["ConcurrentUpdate", "StepJournal", "StepUncertain", "StorageUnavailable", "ThreadRecord",
+__all__ = ["CleanupState", "ConcurrentUpdate", "StepJournal", "StepUncertain", "StorageUnavailable", "ThreadRecord",
            "ThreadRegistry", "open_table"]
 
 

@@ -19,15 +19,17 @@ import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
+from itertools import groupby
 from typing import Any
 
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
-from azure.data.tables import TableClient
+from azure.data.tables import TableClient, TableTransactionError
 
 from .errors import StepUncertain, StorageUnavailable
 from .tables import translate_storage_errors
 
 logger = logging.getLogger(__name__)
+_MAX_TRANSACTION_ROWS = 100  # the Table service's limit per transaction
 
 
 class StepJournal:
@@ -77,3 +79,30 @@ class StepJournal:
         for row in rows:
             self._table.delete_entity(row["PartitionKey"], row["RowKey"])
         return len(rows)
+
+    @translate_storage_errors
+    def delete_older_than(self, before: datetime, limit: int) -> int:
+        """Delete up to ``limit`` step rows last written before ``before`` (the cleanup job); returns how many.
+
+        A step row only matters while its turn's orchestration may still replay, so old rows are dead weight.
+        Rows are deleted in one transaction per turn (a partition) of at most 100 rows.
+        """
+        keys = []
+        for row in self._table.query_entities("Timestamp lt @before", parameters={"before": before},
+                                              select=["PartitionKey", "RowKey"], results_per_page=min(limit, 1000)):
+            keys.append((row["PartitionKey"], row["RowKey"]))
+            if len(keys) >= limit:
+                break
+        for turn_id, group in groupby(sorted(keys), key=lambda key: key[0]):
+            steps = [step for _, step in group]
+            for start in range(0, len(steps), _MAX_TRANSACTION_ROWS):
+                chunk = steps[start:start + _MAX_TRANSACTION_ROWS]
+                try:
+                    self._table.submit_transaction(
+                        [("delete", {"PartitionKey": turn_id, "RowKey": step}) for step in chunk])
+                except TableTransactionError:
+                    # All or nothing, and one row missing (another cleanup got there first) fails the lot: delete
+                    # one by one, which ignores rows that are already gone.
+                    for step in chunk:
+                        self._table.delete_entity(turn_id, step)
+        return len(keys)

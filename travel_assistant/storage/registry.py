@@ -10,7 +10,7 @@ terminated cannot lock its thread forever.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
@@ -50,12 +50,24 @@ class ThreadRegistry:
         return sorted(records, key=lambda r: r.last_active_at, reverse=True)
 
     @translate_storage_errors
-    def iter_idle(self, before: datetime, page_size: int = 200) -> Iterator[ThreadRecord]:
-        """Every thread last active before ``before`` (a full-table scan; used by the cleanup job only)."""
-        rows = self._table.query_entities("last_active_at lt @before", parameters={"before": before},
-                                          results_per_page=page_size)
-        for entity in rows:
-            yield ThreadRecord.from_entity(entity)
+    def idle_batch(self, before: datetime, *, after: tuple[str, str] | None = None, limit: int = 200,
+                   ) -> list[ThreadRecord]:
+        """Up to ``limit`` threads last active before ``before``, in key order, starting after the key ``after``
+        (owner key, thread id). A scan of the whole table, for the cleanup job: the key cursor lets each run
+        continue where the previous one stopped instead of rereading the same rows."""
+        query = "last_active_at lt @before"
+        parameters: dict[str, object] = {"before": before}
+        if after is not None:
+            # The SDK substitutes a parameter only when it stands alone between spaces, hence "@thread )".
+            query += " and (PartitionKey gt @owner or (PartitionKey eq @owner and RowKey gt @thread ) )"
+            parameters.update(owner=after[0], thread=after[1])
+        records = []
+        # Materialised here, so that errors while paging are translated like any other storage error.
+        for entity in self._table.query_entities(query, parameters=parameters, results_per_page=min(limit, 1000)):
+            records.append(ThreadRecord.from_entity(entity))
+            if len(records) >= limit:
+                break
+        return records
 
     @translate_storage_errors
     def cancel_requested(self, owner_key: str, thread_id: str, turn_id: str) -> bool:
@@ -122,6 +134,13 @@ class ThreadRegistry:
             except ConcurrentUpdate:
                 continue
         raise StorageUnavailable(f"thread {thread_id} kept changing; gave up after {_UPDATE_ATTEMPTS} attempts")
+
+    def forget_backend_thread(self, owner_key: str, thread_id: str, backend_thread_id: str) -> bool:
+        """Clear the backend thread id if it is still ``backend_thread_id``. For the cleanup job, when it deleted
+        that backend thread but then found the row changed (someone wrote to the thread meanwhile): the thread
+        stays, and its next turn starts a new backend thread instead of failing on the deleted one."""
+        return self._update(owner_key, thread_id, lambda r: replace(r, backend_thread_id=None)
+                            if r.backend_thread_id == backend_thread_id else None)
 
     @translate_storage_errors
     def delete(self, owner_key: str, thread_id: str, etag: str | None = None) -> bool:

@@ -6,12 +6,21 @@ tool's activity, and run_tool_activity() as the body of every tool activity.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..constants import TOOL_ACTIVITY_PREFIX
-from .runner import run_tool_activity
 from .specs import FUNCTION_TOOL_SPECS
 from .validation import TOOL_NAMES, validate_call
 
 __all__ = ["FUNCTION_TOOL_SPECS", "TOOL_NAMES", "activity_name", "run_tool_activity", "validate_call"]
+
+
+def run_tool_activity(payload: dict[str, Any]) -> dict[str, Any]:
+    """The body of every tool activity. The API clients load on the first tool call, not at cold start: the
+    orchestrator and the HTTP functions, which run far more often, never need them."""
+    from .runner import run_tool_activity as run
+
+    return run(payload)
 
 
 def activity_name(tool_name: str) -> str:

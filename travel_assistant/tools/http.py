@@ -13,13 +13,14 @@ import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote, urlencode
-
-import requests
 
 from .. import runtime
 from .envelope import RATE_LIMITED, UPSTREAM_BAD_RESPONSE, UPSTREAM_UNAVAILABLE, ToolError
+
+if TYPE_CHECKING:
+    import requests
 
 log = logging.getLogger("travel_assistant.tools")
 
@@ -39,7 +40,11 @@ class HttpResult:
 @runtime.on_reset
 @lru_cache(maxsize=1)
 def http_session() -> requests.Session:
-    """One pooled session per process: TLS connections to the three APIs are reused across tool calls."""
+    """One pooled session per process: TLS connections to the three APIs are reused across tool calls.
+
+    requests is imported here, on the first tool call, not at cold start: most invocations never call a tool."""
+    import requests
+
     session = requests.Session()
     session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
     return session
@@ -58,9 +63,12 @@ def get_json(api: str, url: str, params: dict[str, Any], headers: dict[str, str]
     if unescaped:
         query = urlencode(params, doseq=True, safe=unescaped, quote_via=quote)
     timeout = (min(_CONNECT_TIMEOUT_S, tools.http_timeout_s), tools.http_timeout_s)
+    session = http_session()
+    import requests  # loaded by http_session() already; named here for the exception types
+
     started = time.monotonic()
     try:
-        response = http_session().get(url, params=query, headers=headers or {}, timeout=timeout,
+        response = session.get(url, params=query, headers=headers or {}, timeout=timeout,
                                       verify=tools.http_ca_bundle or True)
         content = response.content
     except requests.Timeout:

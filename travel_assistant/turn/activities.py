@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from .. import assistant
-from ..constants import MAX_REPLY_CHARS, MAX_TOOL_ARGUMENT_CHARS
+from ..constants import MAX_REPLY_CHARS, MAX_TOOL_ARGUMENT_CHARS, MAX_TOOL_ARGUMENTS_PER_ROUND_CHARS
 from ..model.errors import ModelError, ModelErrorKind
 from ..model.port import ModelBackend, RunStatus, ToolCall, ToolOutput, TurnRequest, TurnState
 from ..redaction import redact
@@ -25,9 +25,6 @@ if TYPE_CHECKING:
     from ..storage import StepJournal, ThreadRegistry
 
 logger = logging.getLogger(__name__)
-
-# Total room for the model's tool-call arguments in one activity output (Durable moves > 45 KB to blobs).
-TOOL_ARGUMENTS_BUDGET = 24_000
 
 # Failures after which the model certainly did not act on the request, so repeating it cannot double-post.
 _CLEAN_FAILURES = frozenset({ModelErrorKind.RATE_LIMITED, ModelErrorKind.BAD_REQUEST, ModelErrorKind.AUTH,
@@ -76,7 +73,7 @@ def _bounded_state(state: TurnState) -> dict[str, Any]:
     calls, used = [], 0
     for call in state.tool_calls:
         arguments = call.arguments
-        if len(arguments) > MAX_TOOL_ARGUMENT_CHARS or used + len(arguments) > TOOL_ARGUMENTS_BUDGET:
+        if len(arguments) > MAX_TOOL_ARGUMENT_CHARS or used + len(arguments) > MAX_TOOL_ARGUMENTS_PER_ROUND_CHARS:
             arguments = ""
         used += len(arguments)
         calls.append(ToolCall(call.id, call.name[:64], arguments))
@@ -126,7 +123,8 @@ class TurnActivities:
         result: dict[str, Any] = {"ok": True, "state": _bounded_state(state), "cancel_requested": False}
         if state.status is RunStatus.COMPLETED:
             reply = self._backend().get_reply(payload["backend_thread_id"], state.run_id)
-            result["reply"] = {"text": reply.text[:MAX_REPLY_CHARS]}
+            truncated = len(reply.text) > MAX_REPLY_CHARS
+            result["reply"] = {"text": reply.text[:MAX_REPLY_CHARS], "truncated": truncated}
         elif state.status is not RunStatus.CANCELLED:
             try:
                 result["cancel_requested"] = self._registry().cancel_requested(

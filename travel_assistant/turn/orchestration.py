@@ -26,6 +26,7 @@ from ..constants import (
     ACTIVITY_POLL_TURN,
     ACTIVITY_START_TURN,
     ACTIVITY_SUBMIT_TOOL_OUTPUTS,
+    ESCAPED_BYTES_PER_UTF8_BYTE,
     JST,
     MAX_ACTIVITY_PAYLOAD_BYTES,
     MAX_TOOL_OUTPUT_BYTES,
@@ -154,11 +155,11 @@ class ChatTurn:
             elif state.status is RunStatus.REQUIRES_ACTION:
                 outputs = yield from self._run_tools(state)
                 submitted = yield from self._call_model(ACTIVITY_SUBMIT_TOOL_OUTPUTS, self.payload(
-                    outputs=outputs, round=self.rounds, message=self.turn.message, today=self.today().isoformat()))
+                    outputs=outputs, round=self.rounds, today=self.today().isoformat()))
                 state, reply = yield from self._accept(submitted)
                 run_began = self.now
             elif state.status is RunStatus.COMPLETED:
-                return self._completed(reply or {})
+                return self._result(TURN_COMPLETED, reply=reply or {})
             elif state.status is RunStatus.CANCELLED:
                 raise TurnEnded(TURN_CANCELLED, ErrorCode.CANCELLED, "The model run was cancelled")
             else:
@@ -234,7 +235,9 @@ class ChatTurn:
                                 f"The model kept calling tools after {self.config.max_tool_rounds} rounds")
             return self._outputs(calls, envelopes)
 
-        budget = min(MAX_TOOL_OUTPUT_BYTES, SUBMIT_OUTPUTS_BUDGET // max(1, len(calls)))
+        # Tools measure their output in UTF-8 bytes; in the submit activity's input Durable escapes each Japanese
+        # character to twice that, and all of the round's outputs must fit together.
+        budget = min(MAX_TOOL_OUTPUT_BYTES, SUBMIT_OUTPUTS_BUDGET // (ESCAPED_BYTES_PER_UTF8_BYTE * max(1, len(calls))))
         today = self.today()
         pending = []
         for call in calls:
@@ -316,10 +319,7 @@ class ChatTurn:
                 return  # after the last attempt, waiting would only delay the turn's answer
             yield self.context.create_timer(self.now + timedelta(seconds=retry_delay(attempt, None)))
 
-    def _completed(self, reply: dict[str, Any]) -> dict[str, Any]:
-        return self._result(TURN_COMPLETED, reply_text=reply.get("text", ""))
-
-    def _result(self, status: str, *, reply_text: str | None = None,
+    def _result(self, status: str, *, reply: dict[str, Any] | None = None,
                 error: tuple[ErrorCode, str] | None = None) -> dict[str, Any]:
         usage = Usage()
         for run_usage in self.usage_by_run.values():
@@ -329,8 +329,9 @@ class ChatTurn:
             "turn_id": self.turn.turn_id,
             "thread_id": self.turn.thread_id,
             "status": status,
-            "reply": None if reply_text is None else {"text": reply_text, "tool_calls": tool_calls,
-                                                      "usage": usage.to_dict()},
+            "reply": None if reply is None else {"text": reply.get("text", ""), "tool_calls": tool_calls,
+                                                 "usage": usage.to_dict(),
+                                                 **({"truncated": True} if reply.get("truncated") else {})},
             "error": None if error is None else {"code": str(error[0]), "message": error[1]},
             "rounds": self.rounds,
             "elapsed_s": round((self.now - self.started_at).total_seconds(), 3),

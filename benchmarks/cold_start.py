@@ -1,0 +1,51 @@
+"""cold_start: what the app adds to a worker's cold start, as a ratio against the bare Functions SDKs.
+
+Every sample is a fresh interpreter (nothing cached in sys.modules), started from the project root with the
+venv's Python; app and bare samples alternate, so a slower moment of the machine hits both alike. Each process
+times its own import, which leaves out interpreter start-up (the same for both; it would only dilute the ratio):
+``ratio`` is the ratio of the median import CPU times; the wall-time and whole-process ratios are beside it.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+APP_IMPORT = "import function_app"
+BARE_IMPORT = "import azure.functions, azure.durable_functions"
+_PROBE = ("import time; w, c = time.perf_counter(), time.process_time(); {statement}; "
+          "print(time.process_time() - c, time.perf_counter() - w)")
+
+
+def _sample(statement: str) -> tuple[float, float, float]:
+    """(import CPU seconds, import wall seconds, both measured inside the process; whole-process wall seconds)."""
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", _PROBE.format(statement=statement)], cwd=PROJECT_ROOT,
+                          capture_output=True, text=True, check=True)
+    process = time.perf_counter() - started
+    cpu, wall = (float(v) for v in done.stdout.strip().splitlines()[-1].split())
+    return cpu, wall, process
+
+
+def run(*, samples: int) -> dict[str, Any]:
+    app: list[tuple[float, float, float]] = []
+    bare: list[tuple[float, float, float]] = []
+    _sample(APP_IMPORT)  # warm the OS file cache and the bytecode caches first; not counted
+    for _ in range(samples):
+        app.append(_sample(APP_IMPORT))
+        bare.append(_sample(BARE_IMPORT))
+    figures: dict[str, Any] = {"samples": samples}
+    for index, kind in enumerate(("cpu", "wall", "process")):
+        app_s = statistics.median(s[index] for s in app)
+        bare_s = statistics.median(s[index] for s in bare)
+        figures[f"{kind}_ratio"] = round(app_s / bare_s, 3)
+        figures[f"app_{kind}_ms"] = round(app_s * 1000, 1)
+        figures[f"bare_{kind}_ms"] = round(bare_s * 1000, 1)
+    # The import's CPU time is the headline: imports are CPU-bound once files are cached, and CPU time does not
+    # grow when another process shares the machine, as wall time does.
+    return {"ratio": figures["cpu_ratio"], **figures}

@@ -1,0 +1,56 @@
+"""The results as Markdown tables: printed by ``python -m benchmarks`` and pasted into the README as they are."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
+    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
+    return lines + [""]
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3f}".rstrip("0").rstrip(".") if value != int(value) else f"{value:.0f}"
+    return str(value)
+
+
+def render(results: dict[str, Any]) -> str:
+    out: list[str] = []
+    out += ["**polling** (virtual clock; latency = run finished -> loop sees it; worst = any end in the run's last "
+            "second)", ""]
+    out += _table(
+        ["model run (s)", "ours: latency (s)", "worst (s)", "polls", "notebook: latency (s)", "worst (s)", "polls"],
+        [[p["duration_s"], p["extra_latency_s"], p["worst_extra_latency_s"], p["polls"], p["seed_extra_latency_s"],
+          p["seed_worst_extra_latency_s"], p["seed_polls"]] for p in results["polling"]])
+    cost = results["turn_cost"]
+    out += [f"**turn_cost** (tools: split {cost['tools']['split']} s of model time, tools of "
+            f"{'/'.join(_cell(t) for t in cost['tools']['tool_durations_s'])} s; CPU = median of "
+            f"{cost['tools']['repetitions']})", ""]
+    rows = [["plain", cost["plain"]]] + [[f"tools {name}", figures] for name, figures in cost["tools_splits"].items()]
+    out += _table(["turn", "activities", "polls", "timers", "history events", "episodes", "replayed events",
+                   "orchestrator CPU (ms)"],
+                  [[name, f["activities"], f["polls"], f["timers"], f["history_events"], f["episodes"],
+                    f["replayed_events"], f["orchestrator_cpu_ms"]] for name, f in rows])
+    fan, cold, payload, http = (results[k] for k in ("fanout", "cold_start", "payload", "http_client"))
+    out += ["**other figures**", ""]
+    out += _table(["benchmark", "figure", "value"], [
+        ["fanout", "parallel_s / sequential_s (tools of 1, 2, 3 s)", f"{_cell(fan['parallel_s'])} / "
+                                                                     f"{_cell(fan['sequential_s'])}"],
+        ["cold_start", f"ratio of import CPU (medians of {cold['samples']}: {cold['app_cpu_ms']} ms / "
+                       f"{cold['bare_cpu_ms']} ms)", cold["ratio"]],
+        ["payload", f"max_activity_bytes ({payload['max_activity_where']})", payload["max_activity_bytes"]],
+        ["payload", "max_activity_bytes, benchmark turns only", payload["benchmark_scenarios"]["max_activity_bytes"]],
+        ["payload", "max_custom_status_bytes", payload["max_custom_status_bytes"]],
+        ["http_client", f"reuse_ratio ({http['reused_ms_per_call']} / {http['fresh_ms_per_call']} ms per call)",
+         http["reuse_ratio"]],
+        ["http_client", f"reuse_ratio over TLS ({http['tls']['reused_ms_per_call']} / "
+                        f"{http['tls']['fresh_ms_per_call']} ms per call)", http["tls"]["reuse_ratio"]],
+    ])
+    out += ["**targets**", ""]
+    out += _table(["target", "value", "result"],
+                  [[f"{t['name']} {t['target']}", t["value"], "pass" if t["pass"] else "MISS"]
+                   for t in results["targets"]])
+    return "\n".join(out)
