@@ -221,6 +221,7 @@ class ChatTurn:
         """Answer every tool call of the round: invalid ones at once, valid ones as parallel activities, with
         one more attempt for transient failures. Returns the outputs for the submit activity."""
         self.rounds += 1
+        self.progress.round = self.rounds
         calls = list(state.tool_calls)
         envelopes: dict[str, dict[str, Any]] = {}
         if self.rounds > self.config.max_tool_rounds:
