@@ -20,7 +20,7 @@ from tests.harness.replay import VirtualClock
 from tests.harness.world import WORLD_START, World
 from travel_assistant import runtime
 
-MODEL_KEY = "sk-bench-0123456789abcdef"
+MODEL_KEY = "fake-bench-model-key-0123456789"
 # Settings a developer's shell might carry that would point the app somewhere else.
 _CLEARED = ("AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY", "AZURE_OPENAI_DEPLOYMENT", "ASSISTANT_ID",
             "RAKUTEN_AFFILIATE_ID", "POLL_FIRST_DELAY_SECONDS", "POLL_MAX_DELAY_SECONDS")

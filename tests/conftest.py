@@ -27,7 +27,7 @@ APP_SETTINGS = (
     "CLEANUP_PURGE_MAX_WINDOWS", "CLEANUP_PURGE_LOOKBACK_DAYS",
 )
 
-TEST_MODEL_KEY = "sk-test-model-key-0123456789abcdef"
+TEST_MODEL_KEY = "fake-model-key-0123456789abcdef"
 
 
 @pytest.fixture(scope="session")
@@ -92,7 +92,7 @@ def fake_apis(fake_travel_server: FakeTravelApis, monkeypatch: pytest.MonkeyPatc
 
 
 
-WORLD_MODEL_KEY = "sk-test-world-0123456789"
+WORLD_MODEL_KEY = "fake-world-model-key-0123456789"
 
 
 @pytest.fixture(params=["responses", "assistants"])

@@ -11,7 +11,7 @@ from travel_assistant.assistant import INSTRUCTIONS, date_context, neutral_tools
 from travel_assistant.model.port import TurnRequest
 from travel_assistant.settings import ModelSettings, load_settings
 
-API_KEY = "sk-test-7f3a9c2e5b1d4a6f"
+API_KEY = "fake-model-key-7f3a9c2e5b1d4a6f"
 TODAY = date(2026, 11, 25)
 
 Style = Literal["openai", "azure"]

@@ -27,7 +27,7 @@ from travel_assistant.chat.identity import owner_key_for
 
 pytestmark = pytest.mark.azurite
 
-MODEL_KEY = "sk-proj-SECRET-model-key-8f3a9c1d2e"
+MODEL_KEY = "fake-SECRET-model-key-8f3a9c1d2e"
 ALICE, MALLORY = "alice", "mallory"
 ITALIAN = {"keyword": "有楽町駅 イタリアン"}
 OSAKA_HOTEL = {"latitude": 34.7025, "longitude": 135.4959, "searchRadius": 1.0, "checkinDate": "2026-02-14",

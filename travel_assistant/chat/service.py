@@ -44,7 +44,7 @@ def turn_view(turn_id: str, snapshot: TurnSnapshot, status_url: str) -> dict[str
     view: dict[str, Any] = {"turn_id": turn_id, "thread_id": (snapshot.input or {}).get("thread_id"),
                             "status": "running", "progress": snapshot.custom_status, "status_url": status_url}
     if snapshot.running:
-        pass
+        pass  # "running" already; progress says where
     elif snapshot.runtime_status == "Completed" and output.get("status"):
         view["status"] = output["status"]
         if output.get("reply") is not None:
