@@ -136,7 +136,7 @@ class ChatTurn:
         self.backend_thread_id = ensured["backend_thread_id"]
         started = yield from self._call_model(ACTIVITY_START_TURN, self.payload(
             message=self.turn.message, today=self.today().isoformat()))
-        state, reply = yield from self._accept(started)
+        state, reply = self._accept(started)
         run_began = self.now
         while True:
             if self.now >= self.deadline and state.status is not RunStatus.COMPLETED:
@@ -151,12 +151,12 @@ class ChatTurn:
                 if self.now >= self.deadline:
                     continue  # the check above ends the turn
                 polled = yield from self._call_model(ACTIVITY_POLL_TURN, self.payload())
-                state, reply = yield from self._accept(polled)
+                state, reply = self._accept(polled)
             elif state.status is RunStatus.REQUIRES_ACTION:
                 outputs = yield from self._run_tools(state)
                 submitted = yield from self._call_model(ACTIVITY_SUBMIT_TOOL_OUTPUTS, self.payload(
                     outputs=outputs, round=self.rounds, today=self.today().isoformat()))
-                state, reply = yield from self._accept(submitted)
+                state, reply = self._accept(submitted)
                 run_began = self.now
             elif state.status is RunStatus.COMPLETED:
                 return self._result(TURN_COMPLETED, reply=reply or {})
@@ -167,13 +167,8 @@ class ChatTurn:
                 detail = f": {state.error.message}" if state.error and state.error.message else ""
                 raise TurnEnded(TURN_FAILED, code, f"{text}{detail}"[:500])
 
-    def _accept(self, result: dict[str, Any]) -> Steps:
-        """Take an activity's model state; act on a cancel request first (after noting which run to cancel)."""
-        if result.get("state"):
-            self.run_id = result["state"]["run_id"]
-        if result.get("cancel_requested"):
-            yield from self._cancel_model_run()
-            raise TurnEnded(TURN_CANCELLED, ErrorCode.CANCELLED, "The turn was cancelled by the user")
+    def _accept(self, result: dict[str, Any]) -> tuple[TurnState, dict[str, Any] | None]:
+        """Take a model activity's state (and the reply, once the run has completed)."""
         state = TurnState.from_dict(result["state"])
         if state.usage:
             self.usage_by_run[state.run_id] = state.usage
@@ -182,17 +177,20 @@ class ChatTurn:
         return state, result.get("reply")
 
     def _call_model(self, activity: str, payload: dict[str, Any]) -> Steps:
-        """Call a model activity, retrying transient failures with durable-timer backoff within the deadline."""
+        """Call a model activity, retrying transient failures with durable-timer backoff within the deadline, and
+        honouring the user's cancel whenever an answer carries it."""
         attempt = 0
         while True:
             result = yield self.context.call_activity(activity, payload, expected_type=dict)
+            if result.get("state"):
+                self.run_id = result["state"]["run_id"]  # first: a cancel below must know which run to stop
+            if result.get("cancel_requested"):  # seen with a state, or while the model API keeps failing
+                yield from self._cancel_model_run()
+                raise TurnEnded(TURN_CANCELLED, ErrorCode.CANCELLED, "The turn was cancelled by the user")
             if result.get("ok"):
                 if attempt:
                     self.report(retry_attempt=0)
                 return result
-            if result.get("cancel_requested"):  # the user cancelled while the model API was failing
-                yield from self._cancel_model_run()
-                raise TurnEnded(TURN_CANCELLED, ErrorCode.CANCELLED, "The turn was cancelled by the user")
             error = result["error"]
             kind = error.get("kind", "")
             if kind == "not_found" and activity == ACTIVITY_ENSURE_THREAD:
@@ -238,7 +236,8 @@ class ChatTurn:
 
         # Tools measure their output in UTF-8 bytes; in the submit activity's input Durable escapes each Japanese
         # character to twice that, and all of the round's outputs must fit together.
-        budget = min(MAX_TOOL_OUTPUT_BYTES, SUBMIT_OUTPUTS_BUDGET // (ESCAPED_BYTES_PER_UTF8_BYTE * max(1, len(calls))))
+        share = SUBMIT_OUTPUTS_BUDGET // (ESCAPED_BYTES_PER_UTF8_BYTE * max(1, len(calls)))
+        budget = min(MAX_TOOL_OUTPUT_BYTES, share)
         today = self.today()
         pending = []
         for call in calls:
