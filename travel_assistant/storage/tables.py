@@ -22,14 +22,20 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def open_table(connection_string: str, table_name: str) -> TableClient:
-    """A TableClient for ``table_name``, creating the table if needed.
+@functools.lru_cache(maxsize=4)
+def _service(connection_string: str) -> TableServiceClient:
+    """One service client per storage account and process, so every table shares its connection pool.
 
     Short timeouts and few retries: these calls sit on the HTTP path, where a caller prefers a quick 503 to a
     request that hangs for a minute while the SDK backs off.
     """
-    service = TableServiceClient.from_connection_string(
+    return TableServiceClient.from_connection_string(
         connection_string, retry_total=2, retry_backoff_factor=0.2, connection_timeout=5, read_timeout=10)
+
+
+def open_table(connection_string: str, table_name: str) -> TableClient:
+    """A TableClient for ``table_name``, creating the table if needed."""
+    service = _service(connection_string)
     try:
         service.create_table_if_not_exists(table_name)
     except (ServiceRequestError, ServiceResponseError) as exc:
