@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the app and its tests need, inside the project:
 #   .venv/          Python packages from requirements-dev.txt
+#   .venv313/       with --py313 (scripts/test.sh): the same on Python 3.13 plus the Functions worker library
+#                   (requirements-worker.txt), from $PYTHON313 or pyenv's 3.13; skipped with a notice when none
 #   node_modules/   Azurite (the Azure Storage emulator) from package-lock.json
 #   Debian packages for the browser tests, when missing: chromium (driven by Playwright from .venv) and a
 #                   Japanese font (fonts-ipafont-gothic) so the page's text renders in screenshots
@@ -21,16 +23,42 @@ fi
 stamp_dir=.tooling
 mkdir -p "$stamp_dir"
 
-if [ ! -x .venv/bin/python ]; then
-  echo "bootstrap: creating .venv"
-  "$PYTHON" -m venv .venv
-fi
-req_hash=$(cat requirements.txt requirements-dev.txt | sha256sum | cut -d' ' -f1)
-if [ "$(cat "$stamp_dir/pip.sha256" 2>/dev/null)" != "$req_hash" ]; then
-  echo "bootstrap: installing Python packages (requirements-dev.txt)"
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-  echo "$req_hash" > "$stamp_dir/pip.sha256"
+# install_venv DIR PYTHON REQUIREMENTS: creates DIR with PYTHON and installs REQUIREMENTS into it, again only when
+# the requirements or the interpreter changed (one stamp per venv, so each venv is checked on its own).
+install_venv() {
+  local venv=$1 python=$2 requirements=$3
+  if [ ! -x "$venv/bin/python" ]; then
+    echo "bootstrap: creating $venv ($("$python" --version 2>&1))"
+    "$python" -m venv "$venv"
+  fi
+  local hash
+  hash=$( { cat requirements.txt requirements-dev.txt "$requirements"; "$venv/bin/python" --version; } 2>&1 \
+          | sha256sum | cut -d' ' -f1)
+  if [ "$(cat "$stamp_dir/pip-$venv.sha256" 2>/dev/null)" != "$hash" ]; then
+    echo "bootstrap: installing Python packages into $venv ($requirements)"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
+    echo "$hash" > "$stamp_dir/pip-$venv.sha256"
+  fi
+}
+
+install_venv .venv "$PYTHON" requirements-dev.txt
+
+# Python 3.13 (--py313): the Functions worker library for 3.13 (azure-functions-runtime) installs only there.
+if [ "${1:-}" = "--py313" ]; then
+  python313=${PYTHON313:-}
+  if [ -z "$python313" ] && command -v pyenv >/dev/null 2>&1; then
+    python313=$(ls -d "$(pyenv root)"/versions/3.13*/bin/python3 2>/dev/null | sort -V | tail -n 1 || true)
+  fi
+  if [ -z "$python313" ]; then
+    python313=$(command -v python3.13 || true)
+  fi
+  if [ -n "$python313" ] && "$python313" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null; then
+    install_venv .venv313 "$python313" requirements-worker.txt
+  else
+    echo "bootstrap: no Python 3.13 found${python313:+ ($python313 is not Python 3.13)}" \
+         "(set PYTHON313=/path/to/python3.13, or install it with pyenv)" >&2
+  fi
 fi
 
 npm_hash=$(cat package.json package-lock.json | sha256sum | cut -d' ' -f1)

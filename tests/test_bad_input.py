@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import string
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -105,7 +106,9 @@ CASES = [
     chat("body-not-utf8", 400, "invalid_json", raw=b'{"message": "\xff\xfe"}'),
     chat("body-utf16", 400, "invalid_json", raw='{"message": "hi"}'.encode("utf-16")),
     chat("body-nested-30000-deep", 400, "invalid_json", raw=b"[" * 30_000 + b"]" * 30_000),
-    chat("body-nested-in-a-field", 400, "invalid_json",
+    # Python 3.13's JSON decoder no longer runs into the recursion limit at this depth: the body parses, and the
+    # field holding the nested value is refused instead. Either way a JSON 400 that names the problem.
+    chat("body-nested-in-a-field", 400, "invalid_thread_id" if sys.version_info >= (3, 13) else "invalid_json",
          raw=b'{"message": "hi", "thread_id": ' + b'{"a":' * 5_000 + b"1" + b"}" * 5_000 + b"}"),
     chat("body-over-64kb", 413, "invalid_body", body={"message": "あ" * 30_000}),
     chat("body-huge-integer", 400, "invalid_json", raw=b'{"message": ' + b"9" * 5000 + b"}"),

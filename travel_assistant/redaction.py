@@ -59,7 +59,16 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-_NOISY_LOGGERS = ("httpx", "httpx2", "httpcore", "httpcore2", "urllib3", "openai", "azure", "aiohttp")
+# Client libraries that log request URLs, headers or token traffic at INFO/DEBUG, by logger name. Never the whole
+# "azure" tree: the Functions worker library for Python 3.13 logs as "azure.functions" (azure_functions_runtime's
+# logger), and its indexing and invocation lines must reach the host (tests/test_worker_runtime.py checks it).
+_NOISY_LOGGERS = (
+    "httpx", "httpx2", "httpcore", "httpcore2", "urllib3", "openai", "aiohttp",
+    "azure.core.pipeline.policies.http_logging_policy",  # every storage/identity request and its headers
+    "azure.identity",  # token acquisition attempts, credential by credential
+    "msal",  # the token library under azure.identity
+    "azure.monitor.opentelemetry.exporter",  # one line per telemetry upload
+)
 _installed = False
 
 
