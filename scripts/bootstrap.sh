@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the app and its tests need, inside the project:
 #   .venv/          Python packages from requirements-dev.txt
+#   .venv-checkov/  checkov (requirements-checkov.txt), apart from the app's packages; tests/test_infra.py runs it
 #   node_modules/   Azurite (the Azure Storage emulator) from package-lock.json
 #   Debian packages for the browser tests, when missing: chromium (driven by Playwright from .venv) and a
 #                   Japanese font (fonts-ipafont-gothic) so the page's text renders in screenshots
@@ -31,6 +32,17 @@ if [ "$(cat "$stamp_dir/pip.sha256" 2>/dev/null)" != "$req_hash" ]; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
   echo "$req_hash" > "$stamp_dir/pip.sha256"
+fi
+
+if [ ! -x .venv-checkov/bin/python ]; then
+  echo "bootstrap: creating .venv-checkov"
+  "$PYTHON" -m venv .venv-checkov
+fi
+checkov_hash=$(sha256sum requirements-checkov.txt | cut -d' ' -f1)
+if [ "$(cat "$stamp_dir/checkov.sha256" 2>/dev/null)" != "$checkov_hash" ]; then
+  echo "bootstrap: installing checkov (requirements-checkov.txt) into .venv-checkov"
+  .venv-checkov/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+  echo "$checkov_hash" > "$stamp_dir/checkov.sha256"
 fi
 
 npm_hash=$(cat package.json package-lock.json | sha256sum | cut -d' ' -f1)
