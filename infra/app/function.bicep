@@ -76,13 +76,15 @@ var appSettings = {
   THREAD_RETENTION_DAYS: string(threadRetentionDays)
 }
 
+var signInUsesClientSecret = authEnabled && hasAuthClientSecret
+
 // Only the keys that were given: a tool without its key answers not_configured.
 var secretSettings = union(
   hasHotpepperApiKey ? { HOTPEPPER_API_KEY: '@Microsoft.KeyVault(VaultName=${vaultName};SecretName=${vaultSecretNames.hotpepperApiKey})' } : {},
   hasRakutenApplicationId ? { RAKUTEN_APPLICATION_ID: '@Microsoft.KeyVault(VaultName=${vaultName};SecretName=${vaultSecretNames.rakutenApplicationId})' } : {},
   hasRakutenAccessKey ? { RAKUTEN_ACCESS_KEY: '@Microsoft.KeyVault(VaultName=${vaultName};SecretName=${vaultSecretNames.rakutenAccessKey})' } : {},
   hasEkispertApiKey ? { EKISPERT_API_KEY: '@Microsoft.KeyVault(VaultName=${vaultName};SecretName=${vaultSecretNames.ekispertApiKey})' } : {},
-  authEnabled && hasAuthClientSecret ? { MICROSOFT_PROVIDER_AUTHENTICATION_SECRET: '@Microsoft.KeyVault(VaultName=${vaultName};SecretName=${vaultSecretNames.authClientSecret})' } : {}
+  signInUsesClientSecret ? { MICROSOFT_PROVIDER_AUTHENTICATION_SECRET: '@Microsoft.KeyVault(VaultName=${vaultName};SecretName=${vaultSecretNames.authClientSecret})' } : {}
 )
 
 var rakutenSettings = union(
