@@ -210,6 +210,10 @@ class Template:
         if kind == "string":
             value = args[0]
             return str(value).lower() if isinstance(value, bool) else str(value)
+        if kind == "split" and all(isinstance(a, str) for a in args):
+            return args[0].split(args[1])
+        if kind == "last" and isinstance(args[0], (list, str)):
+            return args[0][-1]
         if kind == "empty":
             value = args[0]
             return False if isinstance(value, DeployTime) else len(value) == 0
