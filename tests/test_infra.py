@@ -613,3 +613,31 @@ def test_azure_yaml_deploys_this_folder_as_a_python_function_app() -> None:
     assert "language: python" in text and "host: function" in text
     funcignore = (ROOT / ".funcignore").read_text().split()
     assert {"infra", "tests", ".venv-checkov", ".azure"} <= set(funcignore)
+
+
+# ---- The docs quote the template and the harness ------------------------------------------------------------------
+
+def test_deploy_doc_starts_with_the_two_commands_and_says_it_was_not_deployed() -> None:
+    text = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
+    first_block = re.search(r"```bash\n(.*?)```", text, re.S)
+    assert first_block and first_block.group(1).split("\n")[:2] == ["azd auth login", "azd up"]
+    assert "azd down --purge" in text and "Not verified by a deployment" in text
+    for variable in re.findall(r'"\$\{(\w+)=', (INFRA / "main.parameters.json").read_text()):
+        assert f"`{variable}`" in text, f"docs/deploy.md does not explain {variable}"
+
+
+def test_capacity_doc_quotes_the_benchmark_results() -> None:
+    results = json.loads((ROOT / "benchmarks" / "results.json").read_text(encoding="utf-8"))
+    text = (ROOT / "docs" / "capacity.md").read_text(encoding="utf-8")
+    store, cost = results["storage_transactions"], results["turn_cost"]
+
+    def row(label: str) -> list[str]:
+        line = next(li for li in text.splitlines() if li.startswith("| ") and label in li)
+        return [cell.strip().strip("*") for cell in line.strip("|").split("|")][1:3]
+
+    assert row("our table requests") == [str(store["plain"]["table_requests"]), str(store["tools"]["table_requests"])]
+    assert row("Durable Task Scheduler actions") == [str(store["plain"]["dts_actions"]),
+                                                     str(store["tools"]["dts_actions"])]
+    assert row("activities (") == [str(cost["plain"]["activities"]), str(cost["tools"]["activities"])]
+    assert row("durable timers") == [str(cost["plain"]["timers"]), str(cost["tools"]["timers"])]
+    assert row("orchestrator episodes") == [str(cost["plain"]["episodes"]), str(cost["tools"]["episodes"])]
