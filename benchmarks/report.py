@@ -34,6 +34,13 @@ def render(results: dict[str, Any]) -> str:
                    "orchestrator CPU (ms)"],
                   [[name, f["activities"], f["polls"], f["timers"], f["history_events"], f["episodes"],
                     f["replayed_events"], f["orchestrator_cpu_ms"]] for name, f in rows])
+    store = results["storage_transactions"]
+    out += ["**storage_transactions** (one turn on a new thread; table requests counted as Azurite received them; "
+            "DTS actions = 1 + 2 x activities + timers)", ""]
+    out += _table(["turn", "table requests", "by method", "activities", "timers", "DTS actions"],
+                  [[name, f["table_requests"], " ".join(f"{m} {n}" for m, n in f["table_requests_by_method"].items()),
+                    f["activities"], f["timers"], f["dts_actions"]] for name, f in (("plain", store["plain"]),
+                                                                                   ("tools", store["tools"]))])
     fan, cold, payload, http = (results[k] for k in ("fanout", "cold_start", "payload", "http_client"))
     out += ["**other figures**", ""]
     out += _table(["benchmark", "figure", "value"], [

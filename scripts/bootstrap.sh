@@ -3,6 +3,7 @@
 #   .venv/          Python packages from requirements-dev.txt
 #   .venv313/       with --py313 (scripts/test.sh): the same on Python 3.13 plus the Functions worker library
 #                   (requirements-worker.txt), from $PYTHON313 or pyenv's 3.13; skipped with a notice when none
+#   .venv-checkov/  checkov (requirements-checkov.txt), apart from the app's packages; tests/test_infra.py runs it
 #   node_modules/   Azurite (the Azure Storage emulator) from package-lock.json
 #   Debian packages for the browser tests, when missing: chromium (driven by Playwright from .venv) and a
 #                   Japanese font (fonts-ipafont-gothic) so the page's text renders in screenshots
@@ -60,6 +61,9 @@ if [ "${1:-}" = "--py313" ]; then
          "(set PYTHON313=/path/to/python3.13, or install it with pyenv)" >&2
   fi
 fi
+
+# checkov pins many packages of its own: it gets a venv apart from the app's (tests/test_infra.py runs it).
+install_venv .venv-checkov "$PYTHON" requirements-checkov.txt
 
 npm_hash=$(cat package.json package-lock.json | sha256sum | cut -d' ' -f1)
 if [ ! -x node_modules/.bin/azurite ] || [ "$(cat "$stamp_dir/npm.sha256" 2>/dev/null)" != "$npm_hash" ]; then

@@ -44,8 +44,8 @@ def results(azurite: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
 
 
 def test_top_level_keys(results: dict[str, Any]) -> None:
-    assert {"polling", "turn_cost", "fanout", "cold_start", "payload", "http_client", "targets",
-            "environment"} <= set(results)
+    assert {"polling", "turn_cost", "storage_transactions", "fanout", "cold_start", "payload", "http_client",
+            "targets", "environment"} <= set(results)
     assert results["mode"] == "quick"
 
 
@@ -88,3 +88,14 @@ def test_environment(results: dict[str, Any]) -> None:
     environment = results["environment"]
     assert isinstance(environment["python"], str) and isinstance(environment["cpus"], int)
     assert environment["packages"]["azure-functions-durable"]
+
+
+def test_storage_transactions_counts_the_tables_requests_and_the_durable_actions(results: dict[str, Any]) -> None:
+    store, cost = results["storage_transactions"], results["turn_cost"]
+    for turn in ("plain", "tools"):
+        figures = store[turn]
+        assert figures["table_requests"] == sum(figures["table_requests_by_method"].values()) > 0
+        # The same orchestration as turn_cost: the counts agree, and the actions follow from them.
+        assert (figures["activities"], figures["timers"]) == (cost[turn]["activities"], cost[turn]["timers"])
+        assert figures["dts_actions"] == 1 + 2 * figures["activities"] + figures["timers"]
+    assert store["tools"]["table_requests"] > store["plain"]["table_requests"]
