@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 
 from devtools.fake_travel import FakeTravelApis
-from travel_assistant.cards import fit_to_turn, https_url, image_url, map_url, reply_files
-from travel_assistant.cards import summaries
+from travel_assistant.cards import fit_to_turn, https_url, image_url, map_url, reply_files, summaries
 from travel_assistant.cards.summaries import MAX_SUMMARY_BYTES
 from travel_assistant.tools import run_tool_activity
 

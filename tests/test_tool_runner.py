@@ -11,8 +11,8 @@ import pytest
 from devtools.fake_travel import SCENARIOS, FakeTravelApis
 from tests.tool_helpers import TODAY, call, data, error
 from travel_assistant import runtime
-from travel_assistant.redaction import RedactingFilter
 from travel_assistant.cards import MAX_SUMMARY_BYTES
+from travel_assistant.redaction import RedactingFilter
 from travel_assistant.tools import run_tool_activity, runner
 from travel_assistant.tools.http import http_session
 

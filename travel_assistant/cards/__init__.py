@@ -4,10 +4,10 @@ cards, route timelines) and the files the model's code interpreter wrote. Framew
 
 from .files import reply_files
 from .links import IMAGE_HOSTS, https_url, image_url, map_url
-from .summaries import MAX_ITEMS, MAX_SUMMARY_BYTES, Summary, fit_to_turn
+from .summaries import MAX_ITEMS, MAX_SUMMARY_BYTES, Summary, encoded_size, fit_to_turn
 
 # The key under which a tool activity returns its summary next to the envelope the model reads.
 SUMMARY_KEY = "summary"
 
-__all__ = ["IMAGE_HOSTS", "MAX_ITEMS", "MAX_SUMMARY_BYTES", "SUMMARY_KEY", "Summary", "fit_to_turn", "https_url",
-           "image_url", "map_url", "reply_files"]
+__all__ = ["IMAGE_HOSTS", "MAX_ITEMS", "MAX_SUMMARY_BYTES", "SUMMARY_KEY", "Summary", "encoded_size", "fit_to_turn",
+           "https_url", "image_url", "map_url", "reply_files"]

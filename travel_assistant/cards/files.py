@@ -8,7 +8,6 @@ and keeps the backend ids in the turn's output where only the file route reads t
 from __future__ import annotations
 
 import hashlib
-import mimetypes
 import posixpath
 import re
 from typing import Any, Final
