@@ -1,4 +1,4 @@
-"""GET /api/chat/{turn_id}/files/{file_id}: a file the model's code interpreter wrote (travel_assistant/chat/files.py)."""
+"""GET /api/chat/{turn_id}/files/{file_id}: a file the code interpreter wrote (travel_assistant/chat/files.py)."""
 
 import azure.durable_functions as df
 import azure.functions as func

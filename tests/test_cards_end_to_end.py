@@ -25,7 +25,7 @@ HOTEL = {"latitude": 34.7025, "longitude": 135.4959, "searchRadius": 1.0, "check
          "checkoutDate": (_CHECKIN + timedelta(days=1)).isoformat(), "adultNum": 1}
 
 
-def file_call(app: App, turn_id: str, file_id: str, **kwargs: object):  # noqa: ANN201
+def file_call(app: App, turn_id: str, file_id: str, **kwargs: object):  # noqa: ANN201, F811
     return app.call("chat_turn_file", "GET", f"/api/chat/{turn_id}/files/{file_id}",
                     route={"turn_id": turn_id, "file_id": file_id}, **kwargs)
 
