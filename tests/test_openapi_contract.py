@@ -5,8 +5,8 @@ and every response must match the documented schema."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
 import azure.functions as func
