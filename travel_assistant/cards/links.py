@@ -2,7 +2,7 @@
 
 A card link is followed by an employee's browser, so only https links survive (no ``javascript:``, ``data:``,
 plain http or relative links), and images only from the travel APIs' own image hosts, the same list the page's
-Content-Security-Policy allows (travel_assistant/static_files.py builds its img-src from IMAGE_HOSTS).
+Content-Security-Policy allows (travel_assistant/static_files.py builds its img-src from the same constant).
 """
 
 from __future__ import annotations
@@ -10,12 +10,10 @@ from __future__ import annotations
 from typing import Any, Final
 from urllib.parse import urlencode, urlsplit
 
+from ..constants import TRAVEL_IMAGE_HOSTS
 from ..tools.shape import text
 
-# The hosts the travel APIs serve their photos from (docs/cards.md says how to add one):
-# Rakuten Travel hotelImageUrl/hotelThumbnailUrl (img.travel.rakuten.co.jp) and its image CDN for newer
-# uploads (trvimg.r10s.jp); Hotpepper Gourmet photo.pc/photo.mobile and logo_image (imgfp.hotp.jp).
-IMAGE_HOSTS: Final = ("img.travel.rakuten.co.jp", "trvimg.r10s.jp", "imgfp.hotp.jp")
+IMAGE_HOSTS: Final = TRAVEL_IMAGE_HOSTS  # constants.py names them and says why
 MAX_URL_CHARS: Final = 400
 MAPS_SEARCH: Final = "https://www.google.com/maps/search/"
 
