@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - the fixtures (browser, app, artifacts) are test_chat_page's, imported by name
 """Cards, the route timeline and the code interpreter's files in the chat page, in Debian's real Chromium.
 
 The app is served as in tests/test_chat_page.py (the real HTTP handlers, orchestrator and activities, the travel
@@ -183,18 +184,21 @@ def test_hostile_fields_stay_text_and_hostile_urls_go(browser: Any, app: App, ar
         const { renderCards } = await import('/api/ui/cards.js');
         const bad = 'javascript:document.body.dataset.pwned=1';
         const block = renderCards([
-          { tool: 'search_vacant_hotels', kind: 'hotels', items: [{ name: '<b>x</b>', image_url: 'https://evil.example/a.jpg',
-            thumbnail_url: 'http://img.travel.rakuten.co.jp/a.jpg', booking_url: bad, information_url: 'data:text/html,x',
+          { tool: 'search_vacant_hotels', kind: 'hotels', items: [{ name: '<b>x</b>',
+            image_url: 'https://evil.example/a.jpg', thumbnail_url: 'http://img.travel.rakuten.co.jp/a.jpg',
+            booking_url: bad, information_url: 'data:text/html,x',
             map_url: 'https://img.travel.rakuten.co.jp.evil.example/' }] },
-          { tool: 'search_hotpepper_shops', kind: 'restaurants', items: [{ name: 'y', photo_url: '//imgfp.hotp.jp/a.jpg',
-            url: ' javascript:alert(1)' }] },
+          { tool: 'search_hotpepper_shops', kind: 'restaurants', items: [{ name: 'y',
+            photo_url: '//imgfp.hotp.jp/a.jpg', url: ' javascript:alert(1)' }] },
           { tool: 'x', kind: '<img src=x onerror=alert(1)>', items: [{ name: 'z' }] }]);
         const box = document.createElement('div');
         box.id = 'direct';
         box.append(block);
         document.body.append(box);
-        return { imgs: box.querySelectorAll('img').length, links: [...box.querySelectorAll('a')].map(a => a.href),
-                 blocks: box.querySelectorAll('.cards-block').length, title: box.querySelector('.card-title').textContent };
+        return { imgs: box.querySelectorAll('img').length,
+                 links: [...box.querySelectorAll('a')].map(a => a.href),
+                 blocks: box.querySelectorAll('.cards-block').length,
+                 title: box.querySelector('.card-title').textContent };
     }""")
     assert rendered["imgs"] == 0 and rendered["blocks"] == 2 and rendered["title"] == "<b>x</b>"
     assert rendered["links"] == ["https://img.travel.rakuten.co.jp.evil.example/"]  # https, so a link (not an image)
