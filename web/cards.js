@@ -45,6 +45,13 @@ function link(text, raw, className) {
   return a;
 }
 
+// The map link is built here from the coordinates (Google Maps URLs, api=1), not taken from the data.
+function mapUrl(latitude, longitude) {
+  if (!isNumber(latitude) || !isNumber(longitude) || Math.abs(latitude) > 90 || Math.abs(longitude) > 180) return null;
+  const query = new URLSearchParams({ api: "1", query: `${latitude.toFixed(6)},${longitude.toFixed(6)}` });
+  return `https://www.google.com/maps/search/?${query}`;
+}
+
 const yen = (value) => `¥${Number(value).toLocaleString(lang === "ja" ? "ja-JP" : "en-US")}`;
 const isNumber = (value) => typeof value === "number" && Number.isFinite(value);
 
@@ -100,7 +107,7 @@ function hotelCard(item) {
     line("card-meta", [item.nearest_station && `${t.cards.station}: ${item.nearest_station}`,
       isNumber(item.distance_m) && t.cards.distance(item.distance_m)].filter(Boolean).join(" · ")),
     links(link(t.cards.book, item.booking_url, "card-link primary"), link(t.cards.details, item.information_url),
-      link(t.cards.map, item.map_url)),
+      link(t.cards.map, mapUrl(item.latitude, item.longitude))),
   ];
   body.append(...extras.filter(Boolean));
   card.append(body);
@@ -117,7 +124,7 @@ function restaurantCard(item) {
     line("card-meta", item.open && `${t.cards.hours}: ${item.open}`),
     line("card-meta", item.station && `${t.cards.station}: ${item.station}`),
     line("card-meta", item.address),
-    links(link(t.cards.hotpepper, item.url, "card-link primary"), link(t.cards.map, item.map_url)),
+    links(link(t.cards.hotpepper, item.url, "card-link primary"), link(t.cards.map, mapUrl(item.latitude, item.longitude))),
   ];
   body.append(...extras.filter(Boolean));
   card.append(body);
