@@ -67,6 +67,10 @@ class PayloadTracker:
             if size > self.max_activity_bytes:
                 side = "input" if call.input_bytes >= call.output_bytes else "output"
                 self.max_activity_bytes, self.max_activity_where = size, f"{scenario}: {call.name} {side}"
+        # The orchestration output (the reply with its cards) is stored and sent like an activity payload.
+        if result.output_bytes > self.max_activity_bytes:
+            self.max_activity_bytes = result.output_bytes
+            self.max_activity_where = f"{scenario}: orchestration output"
         if result.max_custom_status_bytes > self.max_custom_status_bytes:
             self.max_custom_status_bytes, self.max_custom_status_where = result.max_custom_status_bytes, scenario
 

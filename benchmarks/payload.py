@@ -10,6 +10,13 @@ Worst cases, each one turn at the limits the app enforces:
 * ``long_reply``: a Japanese answer of MAX_REPLY_CHARS characters, carried by the poll activity's output.
 * ``long_tool_arguments``: one round of tool calls whose Japanese argument text fills the activities' budget
   (MAX_TOOL_ARGUMENTS_PER_ROUND_CHARS, MAX_TOOL_ARGUMENT_CHARS per call), carried by the poll activity's output.
+* ``long_reply_huge_tools``: the three tools at their largest, then a reply of MAX_REPLY_CHARS Japanese
+  characters: the orchestration output carries the reply and the tools' result summaries (the page's cards),
+  which travel_assistant/cards fits into what room the reply leaves.
+
+The orchestration output counts as a payload too (benchmarks/measure.py): it is stored like any other.
+For each worst case the report also gives the cards the reply kept (items per summary, and how many were left
+out), so "under the limit" can be read next to "with full summaries".
 """
 
 from __future__ import annotations
@@ -47,6 +54,8 @@ def _worst_cases() -> dict[str, tuple[str, list[Step], bool]]:
                                     [CallTools(scenarios.ROUND_OF_THREE), Answer("候補です。")], True),
         "long_reply": ("旅程を詳しく書いてください。", [Answer(_japanese(MAX_REPLY_CHARS))], False),
         "long_tool_arguments": ("お店を探してください。", [CallTools(_long_arguments()), Answer("候補です。")], False),
+        "long_reply_huge_tools": ("大阪出張の候補を詳しく。", [CallTools(scenarios.ROUND_OF_THREE),
+                                                        Answer(_japanese(MAX_REPLY_CHARS))], True),
     }
 
 
@@ -63,8 +72,12 @@ def run(shared: Services, *, payloads: PayloadTracker) -> dict[str, Any]:
             turn = w.run_turn(message)
         tracker.add(name, turn.result)
         payloads.add(f"payload.{name}", turn.result)
+        reply = (turn.output or {}).get("reply") or {}
         worst[name] = {"max_activity_bytes": tracker.max_activity_bytes, "where": tracker.max_activity_where,
-                       "max_custom_status_bytes": tracker.max_custom_status_bytes, "status": turn.status}
+                       "max_custom_status_bytes": tracker.max_custom_status_bytes, "status": turn.status,
+                       "output_bytes": turn.result.output_bytes,
+                       "cards": [{"kind": c["kind"], "items": len(c["items"]), "omitted": c.get("omitted", 0)}
+                                 for c in reply.get("cards") or []]}
     every = payloads.to_dict()
     return {"max_activity_bytes": every["max_activity_bytes"], "max_activity_where": every["max_activity_where"],
             "max_custom_status_bytes": every["max_custom_status_bytes"],

@@ -69,7 +69,13 @@ def test_fanout_cold_start_payload_http(results: dict[str, Any]) -> None:
     _has(results["fanout"], {"parallel_s": NUMBER, "sequential_s": NUMBER})
     _has(results["cold_start"], {"ratio": NUMBER, "samples": int, "app_cpu_ms": NUMBER, "bare_cpu_ms": NUMBER})
     _has(results["payload"], {"max_activity_bytes": int, "max_custom_status_bytes": int})
-    assert set(results["payload"]["worst_cases"]) == {"long_message_huge_tools", "long_reply", "long_tool_arguments"}
+    worst = results["payload"]["worst_cases"]
+    assert set(worst) == {"long_message_huge_tools", "long_reply", "long_tool_arguments", "long_reply_huge_tools"}
+    # Full summaries of the three tools at their largest fit in the output; a maximal reply still leaves cards.
+    assert [(c["kind"], c["items"]) for c in worst["long_message_huge_tools"]["cards"]] == [
+        ("hotels", 10), ("restaurants", 10), ("routes", 1)]
+    assert all(w["output_bytes"] < 45_000 for w in worst.values())
+    assert [c["kind"] for c in worst["long_reply_huge_tools"]["cards"]] == ["hotels", "restaurants", "routes"]
     _has(results["http_client"], {"reuse_ratio": NUMBER, "reused_ms_per_call": NUMBER, "fresh_ms_per_call": NUMBER})
     _has(results["http_client"]["tls"], {"reuse_ratio": NUMBER})
 

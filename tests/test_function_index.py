@@ -17,6 +17,7 @@ HTTP_ROUTES = {
     "chat_post": ("chat", ["POST"]),
     "chat_turn_status": ("chat/{turn_id}", ["GET"]),
     "chat_turn_cancel": ("chat/{turn_id}/cancel", ["POST"]),
+    "chat_turn_file": ("chat/{turn_id}/files/{file_id}", ["GET"]),
     "threads_list": ("threads", ["GET"]),
     "thread_messages": ("threads/{thread_id}/messages", ["GET"]),
     "thread_delete": ("threads/{thread_id}", ["DELETE"]),

@@ -6,18 +6,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
 import azure.functions as func
 import pytest
 from openapi_spec_validator import validate as validate_openapi
 
+from devtools.fake_openai import Answer, OutputFile
 from tests.harness.durable_host import FakeDurableHost, invoke_http
 from tests.harness.functions import bindings, http_function
 from tests.harness.http import request
 from tests.harness.openapi_contract import Contract, Recorder
 from tests.harness.scripted_model import Script, ScriptedModel
 from travel_assistant import runtime
+from travel_assistant.constants import JST
 from travel_assistant.errors import ErrorCode
 
 pytestmark = pytest.mark.azurite
@@ -26,6 +29,14 @@ UNKNOWN_THREAD = "thr_" + "0" * 32
 UNKNOWN_TURN = "turn_" + "0" * 32
 BAD_PRINCIPAL = "not a valid principal!"  # a malformed identity header: the app's own 401
 HOTEL = ("search_vacant_hotels", {"checkinDate": "2026-02-14", "checkoutDate": "2026-02-15", "adultNum": 1})
+_DAY = datetime.now(JST).date() + timedelta(days=7)
+CARD_CALLS = (
+    ("search_vacant_hotels", {"latitude": 34.7025, "longitude": 135.4959, "searchRadius": 1.0,
+                              "checkinDate": _DAY.isoformat(), "checkoutDate": (_DAY + timedelta(days=1)).isoformat()}),
+    ("search_hotpepper_shops", {"keyword": "大阪駅 居酒屋"}),
+    ("searchTransportation", {"transportType": "shinkansen", "origin": "東京", "destination": "新大阪",
+                              "departureDate": _DAY.isoformat(), "departureTime": "08:00", "passengers": 2}))
+CSV = "項目,金額\n交通費,29440\n".encode()
 REPLY = "**ホテル候補**\n\n- ホテルA: 9,800円\n- ホテルB: 11,000円\n\n詳しくは https://travel.example.jp/a へ。"
 
 
@@ -139,6 +150,8 @@ def test_get_turn_in_every_state(contract: Contract, api: Api) -> None:
     completed = get(api.finished_turn(contract, Script.with_tools(REPLY, HOTEL))["turn_id"])
     assert completed["status"] == "completed" and completed["progress"]["phase"] == "done"
     assert completed["reply"]["tool_calls"] == [{"name": "search_vacant_hotels", "ok": False, "round": 1}]
+    with_cards = get(api.finished_turn(contract, Script.with_tools(REPLY, *CARD_CALLS))["turn_id"])
+    assert [c["kind"] for c in with_cards["reply"]["cards"]] == ["hotels", "restaurants", "routes"]
     failed = get(api.finished_turn(contract, Script.failing("The server had an error"))["turn_id"])
     assert failed["status"] == "failed" and failed["error"]["code"] == "model_failed"
 
@@ -177,6 +190,29 @@ def test_cancel_turn(contract: Contract, api: Api) -> None:
     cancel(running["turn_id"], user=BAD_PRINCIPAL)
     api.unreachable_orchestrations()
     cancel(running["turn_id"])
+    op.assert_every_status_seen()
+
+
+def test_get_turn_file(contract: Contract, api: Api) -> None:
+    op = contract.recorder("/api/chat/{turn_id}/files/{file_id}", "get")
+    script = Script((Answer("内訳.csv を作りました。", duration_s=0, files=[OutputFile("内訳.csv", CSV)]),))
+    turn_id = api.finished_turn(contract, script)["turn_id"]
+    done = json.loads(api.call(contract, "GET", "/api/chat/{turn_id}", params={"turn_id": turn_id}).get_body())
+    file_id = done["reply"]["files"][0]["id"]
+
+    def get(turn: str, file: str, **kwargs: Any) -> Any:
+        return op.check(api.call(contract, "GET", "/api/chat/{turn_id}/files/{file_id}",
+                                 params={"turn_id": turn, "file_id": file}, **kwargs))
+
+    assert get(turn_id, file_id) == CSV
+    assert get(turn_id, "cfile_1")["error"]["code"] == "invalid_file_id"
+    assert get(turn_id, "file_" + "0" * 32)["error"]["code"] == "file_not_found"
+    assert get(turn_id, file_id, user="someone-else")["error"]["code"] == "turn_not_found"
+    get(turn_id, file_id, user=BAD_PRINCIPAL)
+    api.model.fail_next("download_file", status=500)
+    assert get(turn_id, file_id)["error"]["code"] == "model_unavailable"
+    api.unreachable_orchestrations()
+    assert get(turn_id, file_id)["error"]["code"] == "orchestration_unavailable"
     op.assert_every_status_seen()
 
 

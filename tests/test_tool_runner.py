@@ -11,6 +11,7 @@ import pytest
 from devtools.fake_travel import SCENARIOS, FakeTravelApis
 from tests.tool_helpers import TODAY, call, data, error
 from travel_assistant import runtime
+from travel_assistant.cards import MAX_SUMMARY_BYTES
 from travel_assistant.redaction import RedactingFilter
 from travel_assistant.tools import run_tool_activity, runner
 from travel_assistant.tools.http import http_session
@@ -61,6 +62,8 @@ def test_the_byte_budget_is_capped(fake_apis: FakeTravelApis, asked: Any, limit:
     output = run_tool_activity({"tool": "search_hotpepper_shops", "call_id": "c", "today": TODAY,
                                 "arguments": CALLS["hotpepper"][1], "max_output_bytes": asked})
     assert data(output)["omitted"]["shops"] > 0
+    summary = output.pop("summary")  # the page's cards: outside the model's budget, under their own
+    assert len(summary["items"]) == 10 and len(json.dumps(summary)) <= MAX_SUMMARY_BYTES
     assert limit - 1500 < len(json.dumps(output, ensure_ascii=False).encode()) <= limit
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from travel_assistant.cards import MAX_SUMMARY_BYTES
 from travel_assistant.tools import run_tool_activity
 
 TODAY = "2026-11-24"  # Japan's date as the orchestrator passes it; fixture dates are just after it
@@ -13,9 +14,12 @@ TODAY = "2026-11-24"  # Japan's date as the orchestrator passes it; fixture date
 def call(tool: str, arguments: Any, *, max_bytes: int = 8000) -> dict[str, Any]:
     output = run_tool_activity({"tool": tool, "call_id": "call_test_1", "arguments": arguments, "today": TODAY,
                                 "max_output_bytes": max_bytes})
-    size = len(json.dumps(output, ensure_ascii=False).encode("utf-8"))
+    model_part = {key: value for key, value in output.items() if key != "summary"}  # the page's, not the model's
+    size = len(json.dumps(model_part, ensure_ascii=False).encode("utf-8"))
     assert size <= max(max_bytes, 1024), f"{size} bytes"
-    return output
+    if "summary" in output:
+        assert len(json.dumps(output["summary"])) <= MAX_SUMMARY_BYTES
+    return model_part
 
 
 def data(output: dict[str, Any]) -> dict[str, Any]:

@@ -45,5 +45,11 @@ MAX_TOOL_ARGUMENT_CHARS: Final = 2000
 MAX_TOOL_ARGUMENTS_PER_ROUND_CHARS: Final = 6000  # 36 KB escaped
 MAX_TOOL_CALLS_PER_ROUND: Final = 16
 
+# The hosts the travel APIs serve their photos from, the only ones a card image may come from and the page's CSP
+# img-src allows (docs/cards.md says how to add one): Rakuten Travel hotelImageUrl/hotelThumbnailUrl
+# (img.travel.rakuten.co.jp) and its image CDN for newer uploads (trvimg.r10s.jp); Hotpepper Gourmet photo and
+# logo_image (imgfp.hotp.jp). Keep web/cards.js IMAGE_HOSTS in step (tests/test_cards_page.py checks it).
+TRAVEL_IMAGE_HOSTS: Final = ("img.travel.rakuten.co.jp", "trvimg.r10s.jp", "imgfp.hotp.jp")
+
 # HTTP API
 MAX_WAIT_SECONDS: Final = 60

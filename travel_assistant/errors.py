@@ -14,6 +14,7 @@ class ErrorCode(StrEnum):
     UNKNOWN_FIELD = "unknown_field"
     INVALID_THREAD_ID = "invalid_thread_id"
     INVALID_TURN_ID = "invalid_turn_id"
+    INVALID_FILE_ID = "invalid_file_id"
     INVALID_WAIT = "invalid_wait"
     INVALID_QUERY = "invalid_query"
     METHOD_NOT_ALLOWED = "method_not_allowed"
@@ -22,6 +23,8 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "not_found"  # no such route
     THREAD_NOT_FOUND = "thread_not_found"
     TURN_NOT_FOUND = "turn_not_found"
+    FILE_NOT_FOUND = "file_not_found"
+    FILE_TOO_LARGE = "file_too_large"
     TURN_ACTIVE = "turn_active"
     TURN_FINISHED = "turn_finished"
     # Dependencies

@@ -11,13 +11,19 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from .constants import TRAVEL_IMAGE_HOSTS
+
 APP_ROOT = Path(__file__).resolve().parent.parent
 WEB_DIR = APP_ROOT / "web"
 OPENAPI_FILE = APP_ROOT / "openapi" / "openapi.json"
 
 # The page's own files only: no inline script or style, no third-party origin, no framing, API calls to the
 # same origin. A model reply is rendered as text nodes (web/format.js), and this policy is the second line.
-PAGE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+# Images: the page's own, the travel APIs' image hosts (hotel and restaurant photos in the cards; the list is
+# constants.TRAVEL_IMAGE_HOSTS, docs/cards.md says how to add one), and blob: for the charts the
+# code interpreter drew, which the page fetches from the file route with the function key and shows from memory.
+PAGE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; "
+            f"img-src 'self' blob: {' '.join('https://' + host for host in TRAVEL_IMAGE_HOSTS)}; connect-src 'self'; "
             "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 # A document (JSON) needs no capability at all when a browser opens it directly.
 DOCUMENT_CSP = "default-src 'none'; frame-ancestors 'none'"
@@ -28,6 +34,7 @@ WEB_FILES: dict[str, str] = {
     "app.js": "text/javascript",
     "api.js": "text/javascript",
     "format.js": "text/javascript",
+    "cards.js": "text/javascript",
     "i18n.js": "text/javascript",
     "icon.svg": "image/svg+xml",
 }

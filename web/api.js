@@ -73,12 +73,36 @@ async function call(method, path, body) {
   return { status: response.status, data, retryAfterS: retryAfter(response) };
 }
 
+// A file the code interpreter wrote, as a Blob (the route answers the file's bytes, or the usual JSON error).
+async function fetchFile(path) {
+  const headers = {};
+  const key = functionKey();
+  if (key) headers["x-functions-key"] = key;
+  let response;
+  try {
+    response = await fetch(path, { headers, cache: "no-store", credentials: "same-origin" });
+  } catch (error) {
+    throw new ApiError(0, "network_error", String(error && error.message ? error.message : error));
+  }
+  if (!response.ok) {
+    let error = {};
+    try {
+      error = (await response.json()).error || {};
+    } catch {
+      error = {};
+    }
+    throw new ApiError(response.status, error.code || `http_${response.status}`, error.message || `HTTP ${response.status}`);
+  }
+  return response.blob();
+}
+
 const segment = encodeURIComponent;
 
 export const api = {
   postMessage: (message, threadId) => call("POST", "/api/chat", threadId ? { message, thread_id: threadId } : { message }),
   getTurn: (turnId) => call("GET", `/api/chat/${segment(turnId)}`),
   cancelTurn: (turnId) => call("POST", `/api/chat/${segment(turnId)}/cancel`),
+  getFile: (turnId, fileId) => fetchFile(`/api/chat/${segment(turnId)}/files/${segment(fileId)}`),
   listThreads: () => call("GET", "/api/threads?limit=50"),
   listMessages: (threadId) => call("GET", `/api/threads/${segment(threadId)}/messages`),
   deleteThread: (threadId) => call("DELETE", `/api/threads/${segment(threadId)}`),

@@ -2,6 +2,7 @@
 // Every text from the server or the model goes into the page as text (textContent or format.js), never as HTML.
 
 import { api, ApiError, functionKey, setFunctionKey } from "./api.js";
+import { renderCards, renderFiles } from "./cards.js";
 import { renderText } from "./format.js";
 import { lang, progressLine, t, toolLabel } from "./i18n.js";
 
@@ -198,6 +199,13 @@ async function followTurn(turnId, { ownMessage = true } = {}) {
 function showTurnEnd(turn) {
   if (turn.status === "completed" && turn.reply) {
     const item = addMessage("assistant", turn.reply.text || "");
+    const cards = renderCards(turn.reply.cards);
+    if (cards.childElementCount) item.append(cards);
+    const files = turn.reply.files || [];
+    if (files.length) {
+      item.append(renderFiles(files, (fileId) => api.getFile(turn.turn_id, fileId),
+        (error) => reportError(error, t.fileFailed)));
+    }
     const calls = turn.reply.tool_calls || [];
     if (calls.length) {
       const used = node("div", "used-tools");

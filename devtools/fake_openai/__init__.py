@@ -13,7 +13,8 @@ takes the next step of the script: a list of steps taken in order, or a callable
 can read the user's message, the submitted tool outputs, the thread id and the turn index. Steps:
 
 * ``CallTools([(name, args), ...])``  the model asks for function calls (args: dict, or raw JSON text)
-* ``Answer(text, code_interpreter=False)``  the model answers (optionally after a code interpreter call)
+* ``Answer(text, code_interpreter=False, files=())``  the model answers (optionally after a code interpreter
+  call, which may write ``OutputFile``s that the answer cites and the files routes serve)
 * ``Fail(code, message)``, ``Incomplete(reason, text="")``  the run/response fails or stops early
 * ``Expire()``  Assistants: run ``expired``; Responses: the response disappears (GET answers 404)
 * ``Hang()``  ``in_progress`` until cancelled
@@ -48,6 +49,7 @@ from .steps import (
     Hang,
     Incomplete,
     ModelCall,
+    OutputFile,
     Script,
     Step,
     StepUsage,
@@ -55,6 +57,6 @@ from .steps import (
 )
 
 __all__ = [
-    "Answer", "CallTools", "Expire", "Fail", "FakeOpenAI", "Hang", "Incomplete", "ModelCall",
+    "Answer", "CallTools", "Expire", "Fail", "FakeOpenAI", "Hang", "Incomplete", "ModelCall", "OutputFile",
     "RecordedRequest", "Script", "Step", "StepUsage", "SubmittedOutput", "VirtualClock",
 ]

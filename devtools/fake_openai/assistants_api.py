@@ -41,6 +41,7 @@ from .steps import (
     Hang,
     Incomplete,
     ModelCall,
+    OutputFile,
     ScriptRunner,
     Step,
     SubmittedOutput,
@@ -104,6 +105,7 @@ class AssistantsApi:
         self.cancel_delay_s = cancel_delay_s
         self.assistants: dict[str, dict[str, Any]] = {}
         self.threads: dict[str, Thread] = {}
+        self.files: dict[str, tuple[OutputFile, int]] = {}  # file id -> what the code interpreter wrote, when
 
     def routes(self) -> list[Route]:
         return [
@@ -123,7 +125,27 @@ class AssistantsApi:
             ("POST", r"/threads/([^/]+)/runs/([^/]+)/cancel", self.cancel_run),
             ("POST", r"/threads/([^/]+)/runs/([^/]+)/submit_tool_outputs", self.submit_tool_outputs),
             ("GET", r"/threads/([^/]+)/runs/([^/]+)/steps", self.list_steps),
+            ("GET", r"/files/([^/]+)", self.get_file),
+            ("GET", r"/files/([^/]+)/content", self.get_file_content),
         ]
+
+    # ---- files (what the code interpreter wrote: purpose "assistants_output") ------------------------------
+
+    def _file(self, file_id: str) -> tuple[OutputFile, int]:
+        found = self.files.get(file_id)
+        if found is None:
+            raise ApiError(404, f"No such File object: {file_id}", param="id")
+        return found
+
+    def get_file(self, req: Any, file_id: str) -> Reply:
+        file, created_at = self._file(file_id)
+        return Reply(200, {"id": file_id, "object": "file", "bytes": len(file.content), "created_at": created_at,
+                           "filename": file.filename, "purpose": "assistants_output", "status": "processed",
+                           "expires_at": None, "status_details": None})
+
+    def get_file_content(self, req: Any, file_id: str) -> Reply:
+        file, _ = self._file(file_id)
+        return Reply(200, raw=file.content, headers={"Content-Type": "application/octet-stream"})
 
     # ---- assistants ----------------------------------------------------------------------------------------
 
@@ -379,13 +401,18 @@ class AssistantsApi:
                                           status="in_progress", created=stamp, usage=step_usage)
             run.status = "requires_action"
         elif isinstance(step, Answer):
-            if step.code_interpreter:
+            written = [(self.ids.alnum("file-"), f) for f in step.files]
+            for file_id, file in written:
+                self.files[file_id] = (file, stamp)
+            if step.code_interpreter or step.files:
+                outputs: list[dict[str, Any]] = [{"type": "logs", "logs": "49040\n"}]
+                outputs += [{"type": "image", "image": {"file_id": file_id}} for file_id, f in written
+                            if f.filename.lower().endswith(".png")]
                 tool_call = {"id": self.ids.alnum("call_"), "type": "code_interpreter", "code_interpreter": {
-                    "input": "total = 14720 * 2 + 9800 * 2\nprint(total)",
-                    "outputs": [{"type": "logs", "logs": "49040\n"}]}}
+                    "input": "total = 14720 * 2 + 9800 * 2\nprint(total)", "outputs": outputs}}
                 self._step(run, "tool_calls", {"type": "tool_calls", "tool_calls": [tool_call]},
                            status="completed", created=stamp, usage=None)
-            message = self._assistant_message(run, thread, step.text, "completed", stamp)
+            message = self._assistant_message(run, thread, step.text, "completed", stamp, written)
             self._step(run, "message_creation", {"type": "message_creation",
                                                  "message_creation": {"message_id": message["id"]}},
                        status="completed", created=stamp, usage=step_usage)
@@ -411,9 +438,21 @@ class AssistantsApi:
         run.pending, run.pending_step = {}, None
 
     def _assistant_message(self, run: Run, thread: Thread, text: str, status: str,
-                           stamp: int) -> dict[str, Any]:
+                           stamp: int, files: list[tuple[str, OutputFile]] | None = None) -> dict[str, Any]:
+        # The code interpreter's files, as the API shows them: an image as an image_file block before the text,
+        # any other file as a file_path annotation over its sandbox link in the text.
+        images = [{"type": "image_file", "image_file": {"file_id": file_id, "detail": None}}
+                  for file_id, f in files or () if f.filename.lower().endswith(".png")]
+        block = _text_block(text)
+        for file_id, f in files or ():
+            if not f.filename.lower().endswith(".png"):
+                link = f"sandbox:/mnt/data/{f.filename}"
+                start = text.find(link)
+                start, end = (start, start + len(link)) if start >= 0 else (0, len(text))
+                block["text"]["annotations"].append({"type": "file_path", "text": link, "start_index": start,
+                                                     "end_index": end, "file_path": {"file_id": file_id}})
         message = {"id": self.ids.alnum("msg_"), "object": "thread.message", "created_at": stamp,
-                   "thread_id": thread.id, "role": "assistant", "content": [_text_block(text)],
+                   "thread_id": thread.id, "role": "assistant", "content": [*images, block],
                    "assistant_id": run.assistant_id, "run_id": run.id, "attachments": [], "metadata": {},
                    "status": status, "completed_at": stamp if status == "completed" else None,
                    "incomplete_at": stamp if status == "incomplete" else None,

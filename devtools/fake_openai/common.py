@@ -30,11 +30,12 @@ def not_found(kind: str, ident: str) -> ApiError:
 
 @dataclass
 class Reply:
-    """A handler's answer: status, JSON body, extra headers."""
+    """A handler's answer: status, JSON body (or ``raw`` bytes, for file content), extra headers."""
 
     status: int = 200
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes | None = None
 
 
 class Ids:

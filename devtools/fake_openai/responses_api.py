@@ -42,6 +42,7 @@ from .steps import (
     Hang,
     Incomplete,
     ModelCall,
+    OutputFile,
     ScriptRunner,
     Step,
     SubmittedOutput,
@@ -91,6 +92,8 @@ class ResponsesApi:
         self.script = script
         self.responses: dict[str, Response] = {}
         self.conversations: dict[str, Conversation] = {}
+        # (container id, container file id) -> (the file, its creation time): what the code interpreter wrote
+        self.container_files: dict[tuple[str, str], tuple[OutputFile, int]] = {}
 
     def routes(self) -> list[Route]:
         return [
@@ -104,7 +107,30 @@ class ResponsesApi:
             ("DELETE", r"/conversations/([^/]+)", self.delete_conversation),
             ("GET", r"/conversations/([^/]+)/items", self.list_items),
             ("POST", r"/conversations/([^/]+)/items", self.add_items),
+            ("GET", r"/containers/([^/]+)/files/([^/]+)", self.get_container_file),
+            ("GET", r"/containers/([^/]+)/files/([^/]+)/content", self.get_container_file_content),
         ]
+
+    # ---- container files (what the code interpreter wrote) -------------------------------------------------
+
+    def _container_file(self, container_id: str, file_id: str) -> tuple[OutputFile, int]:
+        found = self.container_files.get((container_id, file_id))
+        if found is None:
+            raise ApiError(404, f"File {file_id} not found in container {container_id}.")
+        return found
+
+    def get_container_file(self, req: Any, container_id: str, file_id: str) -> Reply:
+        """The container.file object (API reference: id, object, bytes, container_id, created_at, path,
+        source)."""
+        file, created_at = self._container_file(container_id, file_id)
+        return Reply(200, {"id": file_id, "object": "container.file", "bytes": len(file.content),
+                           "container_id": container_id, "created_at": created_at,
+                           "path": f"/mnt/data/{file.filename}", "source": "assistant"})
+
+    def get_container_file_content(self, req: Any, container_id: str, file_id: str) -> Reply:
+        """The file's bytes (the SDK asks with Accept: application/binary)."""
+        file, _ = self._container_file(container_id, file_id)
+        return Reply(200, raw=file.content, headers={"Content-Type": "application/octet-stream"})
 
     # ---- responses -----------------------------------------------------------------------------------------
 
@@ -242,9 +268,14 @@ class ResponsesApi:
                            for name, args in step.calls]
         elif isinstance(step, Answer):
             resp.status = "completed"
-            if step.code_interpreter:
-                resp.output.append(self._code_interpreter_item())
-            resp.output.append(self._message_item(step.text, "completed"))
+            if step.code_interpreter or step.files:
+                call = self._code_interpreter_item()
+                resp.output.append(call)
+                citations = [self._write_file(call["container_id"], f, step.text, resp.completed_at)
+                             for f in step.files]
+                resp.output.append(self._message_item(step.text, "completed", citations))
+            else:
+                resp.output.append(self._message_item(step.text, "completed"))
         elif isinstance(step, Incomplete):
             resp.status, resp.incomplete_reason = "incomplete", step.reason
             if step.text:
@@ -261,9 +292,21 @@ class ResponsesApi:
             for item in [*resp.input_items, *resp.output]:
                 _append(conv, item)
 
-    def _message_item(self, text: str, status: str) -> dict[str, Any]:
+    def _message_item(self, text: str, status: str,
+                      annotations: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         return {"id": self.ids.hex("msg_"), "type": "message", "role": "assistant", "status": status,
-                "content": [{"type": "output_text", "text": text, "annotations": [], "logprobs": []}]}
+                "content": [{"type": "output_text", "text": text, "annotations": annotations or [],
+                             "logprobs": []}]}
+
+    def _write_file(self, container_id: str, file: OutputFile, text: str, created_at: int | None) -> dict[str, Any]:
+        """Store a file in the call's container and cite it as the model does: a container_file_citation over
+        the file's name in the text (or over the whole text when the name is not in it)."""
+        file_id = self.ids.hex("cfile_")
+        self.container_files[(container_id, file_id)] = (file, created_at or 0)
+        start = text.find(file.filename)
+        start, end = (start, start + len(file.filename)) if start >= 0 else (0, len(text))
+        return {"type": "container_file_citation", "container_id": container_id, "file_id": file_id,
+                "filename": file.filename, "start_index": start, "end_index": end}
 
     def _code_interpreter_item(self) -> dict[str, Any]:
         return {"id": self.ids.hex("ci_"), "type": "code_interpreter_call", "status": "completed",

@@ -268,7 +268,8 @@ class FakeOpenAI:
         reply = self._dispatch(record, raw, prefix)
         if method == "GET" and self.poll_after_ms is not None and reply.status == 200:
             reply.headers.setdefault("openai-poll-after-ms", str(self.poll_after_ms))
-        handler.send(reply.status, json.dumps(reply.body, ensure_ascii=False).encode("utf-8"), reply.headers)
+        payload = reply.raw if reply.raw is not None else json.dumps(reply.body, ensure_ascii=False).encode("utf-8")
+        handler.send(reply.status, payload, reply.headers)
 
     def _dispatch(self, req: RecordedRequest, raw: bytes, prefix: str) -> Reply:
         try:

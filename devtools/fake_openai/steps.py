@@ -41,13 +41,26 @@ class CallTools:
 
 
 @dataclass(frozen=True)
+class OutputFile:
+    """A file the code interpreter writes (in /mnt/data), e.g. an expense CSV or a chart PNG."""
+
+    filename: str
+    content: bytes
+
+
+@dataclass(frozen=True)
 class Answer:
-    """The model answers with text. ``code_interpreter`` adds a code interpreter call before the answer."""
+    """The model answers with text. ``code_interpreter`` adds a code interpreter call before the answer;
+    ``files`` (which imply it) are written by that call and cited in the answer as the APIs do: Responses,
+    ``container_file_citation`` annotations (content at /containers/{id}/files/{file_id}/content); Assistants,
+    ``image_file`` blocks for images and ``file_path`` annotations for other files (content at
+    /files/{id}/content)."""
 
     text: str
     duration_s: float = 1.0
     usage: StepUsage = field(default_factory=StepUsage)
     code_interpreter: bool = False
+    files: Sequence[OutputFile] = ()
 
 
 @dataclass(frozen=True)

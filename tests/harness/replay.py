@@ -122,6 +122,11 @@ class ReplayResult:
         return max(sizes, default=0)
 
     @property
+    def output_bytes(self) -> int:
+        """The orchestration output as Durable stores it (ASCII JSON): a Durable message like any other."""
+        return len(json.dumps(self.output))
+
+    @property
     def max_custom_status_bytes(self) -> int:
         return max((len(json.dumps(s, ensure_ascii=False).encode()) for s in self.custom_statuses), default=0)
 

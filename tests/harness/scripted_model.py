@@ -22,6 +22,7 @@ _OPERATIONS = {
     "list_messages": ("GET", r"/conversations/[^/]+/items"),
     "delete_thread": ("DELETE", r"/conversations/[^/]+"),
     "start_turn": ("POST", r"/responses"),
+    "download_file": ("GET", r"/containers/[^/]+/files/[^/]+/content"),
 }
 
 

@@ -111,6 +111,7 @@ class World:
         assert result.failure is None, f"the orchestrator crashed: {result.failure}"
         if self.check_size_limits:
             assert result.max_payload_bytes < MAX_ACTIVITY_BYTES, result.max_payload_bytes
+            assert result.output_bytes < MAX_ACTIVITY_BYTES, result.output_bytes
             assert result.max_custom_status_bytes < MAX_STATUS_BYTES, result.max_custom_status_bytes
         record = runtime.thread_registry().get(_owner(result), run.thread_id)
         if record is not None:  # the thread is free for the next message

@@ -38,6 +38,7 @@ class ApiResponse:
     status: int
     body: Any = None  # a JSON-able value, or None for no body
     headers: Mapping[str, str] = field(default_factory=dict)
+    raw: bytes | None = None  # a file's bytes instead of JSON (Content-Type in headers)
 
     def encoded_body(self) -> bytes:
         if self.body is None:

@@ -23,7 +23,7 @@ from ..settings import Settings, SettingsError
 from ..storage import ConcurrentUpdate, StorageUnavailable, ThreadRecord
 from ..turn.contract import TURN_CANCELLED, TURN_FAILED, TurnConfig, TurnInput
 from ..turn.liveness import TurnRuntime, TurnSnapshot, turn_holds_thread
-from . import validation
+from . import files, validation
 from .http import ApiRequest, ApiResponse, error_response, expected_failure
 from .identity import Caller, identify
 
@@ -202,6 +202,14 @@ class ChatService:
         snapshot = await self._owned_turn(caller, turn_id)
         headers = {"Retry-After": "1"} if snapshot.running else {}
         return ApiResponse(200, turn_view(turn_id, snapshot, self._status_url(request, turn_id)), headers)
+
+    async def get_file(self, request: ApiRequest) -> ApiResponse:
+        """GET /api/chat/{turn_id}/files/{file_id} (travel_assistant/chat/files.py)."""
+        caller = self._caller(request)
+        turn_id = validation.parse_turn_id(request.route.get("turn_id"))
+        file_id = files.parse_file_id(request.route.get("file_id"))
+        snapshot = await self._owned_turn(caller, turn_id)
+        return await asyncio.to_thread(files.file_response, snapshot.output, file_id, self._backend())
 
     async def cancel_turn(self, request: ApiRequest) -> ApiResponse:
         caller = self._caller(request)

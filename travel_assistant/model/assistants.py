@@ -24,7 +24,19 @@ from openai.types.beta.threads.run import Run
 from ..assistant import ASSISTANT_NAME, INSTRUCTIONS, assistants_tools, definition_fingerprint, neutral_tools
 from ._sdk_errors import BUSY_RETRY_AFTER_S, call, expect, poll_after_ms
 from .errors import ModelError, ModelErrorKind
-from .port import Message, Reply, RunError, RunStatus, ToolCall, ToolOutput, TurnRequest, TurnState, Usage
+from .port import (
+    FileContent,
+    GeneratedFile,
+    Message,
+    Reply,
+    RunError,
+    RunStatus,
+    ToolCall,
+    ToolOutput,
+    TurnRequest,
+    TurnState,
+    Usage,
+)
 
 APP_METADATA = {"app": "contoso-travel-assistant"}
 _ACTIVE = ("queued", "in_progress", "requires_action", "cancelling")
@@ -177,6 +189,7 @@ class AssistantsBackend:
         run = expect(call("get reply", self._client.beta.threads.runs.retrieve, run_id, thread_id=thread_id),
                      Run, "get reply", *_FIELDS)
         texts: list[str] = []
+        files: dict[str, GeneratedFile] = {}
         after: str | None = None
         while True:
             params: dict[str, Any] = {"order": "asc", "limit": _PAGE, "run_id": run_id}
@@ -184,10 +197,22 @@ class AssistantsBackend:
                 params["after"] = after
             page = _page("get reply", self._client.beta.threads.messages.list, thread_id, **params)
             texts += [text for m in page.data if m.role == "assistant" if (text := _text(m))]
+            for message in page.data:
+                if message.role == "assistant":
+                    for file in _message_files(message):
+                        files.setdefault(file.file_id, file)
             if not page.has_more or not page.data:
                 break
             after = page.data[-1].id
-        return Reply(text="\n\n".join(texts), usage=_usage(run))
+        return Reply(text="\n\n".join(texts), usage=_usage(run), files=tuple(files.values()))
+
+    def download_file(self, file: GeneratedFile, *, max_bytes: int) -> FileContent:
+        """GET /files/{file_id}/content (the SDK's files.content)."""
+        content = call("download file", self._client.files.content, file.file_id)
+        body = content.content
+        if len(body) > max_bytes:
+            raise ModelError(ModelErrorKind.BAD_REQUEST, f"download file: the file is larger than {max_bytes} bytes")
+        return FileContent(body, content.response.headers.get("content-type"))
 
     def list_messages(self, thread_id: str, *, limit: int = 100) -> list[Message]:
         """The thread's user and assistant messages, oldest first, at most ``limit``."""
@@ -280,3 +305,17 @@ def _usage(run: Run) -> Usage | None:
 def _text(message: Any) -> str:
     return "\n".join(block.text.value for block in message.content if block.type == "text")
 
+
+
+def _message_files(message: Any) -> list[GeneratedFile]:
+    """The code interpreter's files in a message: image_file blocks (a chart; no name, so one is made) and the
+    file_path annotations of its text ("sandbox:/mnt/data/内訳.csv")."""
+    files: list[GeneratedFile] = []
+    for block in message.content:
+        if block.type == "image_file" and block.image_file.file_id:
+            files.append(GeneratedFile(block.image_file.file_id, f"image-{len(files) + 1}.png"))
+        elif block.type == "text":
+            for note in block.text.annotations or ():
+                if note.type == "file_path" and note.file_path.file_id:
+                    files.append(GeneratedFile(note.file_path.file_id, note.text or ""))
+    return files

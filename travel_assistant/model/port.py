@@ -132,12 +132,33 @@ class TurnState:
 
 
 @dataclass(frozen=True)
+class GeneratedFile:
+    """A file the model's code interpreter wrote, as the backend names it: Responses, a container file
+    (``container_id`` + ``file_id`` of a container_file_citation); Assistants, a file id (no container)."""
+
+    file_id: str
+    filename: str
+    container_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"file_id": self.file_id, "filename": self.filename, "container_id": self.container_id}
+
+
+@dataclass(frozen=True)
+class FileContent:
+    body: bytes
+    content_type: str | None = None  # what the backend said, if anything
+
+
+@dataclass(frozen=True)
 class Reply:
     text: str
     usage: Usage | None = None
+    files: tuple[GeneratedFile, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "usage": self.usage.to_dict() if self.usage else None}
+        return {"text": self.text, "usage": self.usage.to_dict() if self.usage else None,
+                "files": [f.to_dict() for f in self.files]}
 
 
 @dataclass(frozen=True)
@@ -184,6 +205,11 @@ class ModelBackend(Protocol):
     def get_reply(self, thread_id: str, run_id: str) -> Reply: ...
 
     def list_messages(self, thread_id: str, *, limit: int = 100) -> list[Message]: ...
+
+    def download_file(self, file: GeneratedFile, *, max_bytes: int) -> FileContent:
+        """The content of a file the code interpreter wrote; ModelError NOT_FOUND if it is gone (containers
+        expire), BAD_REQUEST if it is larger than ``max_bytes``."""
+        ...
 
     def delete_thread(self, thread_id: str) -> bool:
         """Delete the backend thread; False if it was already gone."""

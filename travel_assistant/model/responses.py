@@ -18,7 +18,19 @@ from openai.types.responses import Response
 from ..assistant import responses_tools
 from ._sdk_errors import call, call_once, expect, poll_after_ms
 from .errors import ModelError, ModelErrorKind
-from .port import Message, Reply, RunError, RunStatus, ToolCall, ToolOutput, TurnRequest, TurnState, Usage
+from .port import (
+    FileContent,
+    GeneratedFile,
+    Message,
+    Reply,
+    RunError,
+    RunStatus,
+    ToolCall,
+    ToolOutput,
+    TurnRequest,
+    TurnState,
+    Usage,
+)
 
 _PAGE = 100
 _FIELDS = ("id", "status", "output")  # what a usable Response must have
@@ -92,7 +104,15 @@ class ResponsesBackend:
     def get_reply(self, thread_id: str, run_id: str) -> Reply:
         response = expect(call("get reply", self._client.responses.retrieve, run_id), Response, "get reply",
                           *_FIELDS)
-        return Reply(text=response.output_text, usage=_usage(response))
+        return Reply(text=response.output_text, usage=_usage(response), files=_cited_files(response))
+
+    def download_file(self, file: GeneratedFile, *, max_bytes: int) -> FileContent:
+        """GET /containers/{container_id}/files/{file_id}/content (the SDK's containers.files.content)."""
+        if not file.container_id:
+            raise ModelError(ModelErrorKind.NOT_FOUND, "download file: a Responses file needs its container")
+        content = call("download file", self._client.containers.files.content.retrieve, file.file_id,
+                       container_id=file.container_id)
+        return _bounded_content(content, max_bytes)
 
     def list_messages(self, thread_id: str, *, limit: int = 100) -> list[Message]:
         """The conversation's user and assistant text messages, oldest first, at most ``limit``."""
@@ -188,3 +208,25 @@ def _usage(response: Response) -> Usage | None:
         return None
     return Usage(response.usage.input_tokens, response.usage.output_tokens, response.usage.total_tokens)
 
+
+
+def _cited_files(response: Response) -> tuple[GeneratedFile, ...]:
+    """The files the reply cites: container_file_citation annotations of its output text (the code interpreter's
+    files; a file cited twice is listed once)."""
+    found: dict[tuple[str, str], GeneratedFile] = {}
+    for item in response.output or ():
+        if getattr(item, "type", None) != "message":
+            continue
+        for part in getattr(item, "content", None) or ():
+            for note in getattr(part, "annotations", None) or ():
+                if getattr(note, "type", None) == "container_file_citation" and note.file_id and note.container_id:
+                    found.setdefault((note.container_id, note.file_id),
+                                     GeneratedFile(note.file_id, note.filename or "", note.container_id))
+    return tuple(found.values())
+
+
+def _bounded_content(content: Any, max_bytes: int) -> FileContent:
+    body = content.content
+    if len(body) > max_bytes:
+        raise ModelError(ModelErrorKind.BAD_REQUEST, f"download file: the file is larger than {max_bytes} bytes")
+    return FileContent(body, content.response.headers.get("content-type"))

@@ -16,6 +16,8 @@ from functools import lru_cache
 from typing import Any, Final
 
 from .. import runtime
+from ..cards import SUMMARY_KEY
+from ..cards import summaries as cards
 from ..settings import ToolSettings
 from .envelope import INVALID_ARGUMENTS, NOT_CONFIGURED, UPSTREAM_AUTH, ToolError
 from .http import HttpResult, bad_response, get_json, raise_for_transient
@@ -60,6 +62,8 @@ def search(arguments: dict[str, Any], tools: ToolSettings) -> dict[str, Any]:
                       _when(arguments.get("returnDepartureTime"), None)))
     for label, origin, destination, day, when in trips:
         data[label] = _trip(origin, destination, day, when, condition, kind, passengers, tools)
+    # For the page's timeline, not the model: the runner moves it out of the data (see travel_assistant/cards).
+    data[SUMMARY_KEY] = cards.routes(data)
     return data
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from ..cards import SUMMARY_KEY
+from ..cards import summaries as cards
 from ..settings import ToolSettings
 from .envelope import INVALID_ARGUMENTS, NOT_CONFIGURED, UPSTREAM_AUTH, UPSTREAM_UNAVAILABLE, ToolError
 from .http import bad_response, get_json, raise_for_transient
@@ -34,6 +36,8 @@ def search(arguments: dict[str, Any], tools: ToolSettings) -> dict[str, Any]:
         "source": f"{API} ({CREDIT})",
         "results_available": to_int(results.get("results_available")) or len(shops),
         "shops": shops,
+        # For the page's cards, not the model: the runner moves it out of the data (see travel_assistant/cards).
+        SUMMARY_KEY: cards.restaurants(results.get("shop")),
     }
 
 

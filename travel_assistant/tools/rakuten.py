@@ -15,6 +15,8 @@ from __future__ import annotations
 from typing import Any, Final
 from urllib.parse import urlsplit
 
+from ..cards import SUMMARY_KEY
+from ..cards import summaries as cards
 from ..settings import ToolSettings
 from .envelope import INVALID_ARGUMENTS, NOT_CONFIGURED, UPSTREAM_AUTH, ToolError
 from .http import HttpResult, bad_response, get_json, raise_for_transient
@@ -36,12 +38,14 @@ def search(arguments: dict[str, Any], tools: ToolSettings) -> dict[str, Any]:
     if result.status == 404 and body is not None and body.get("error") == "not_found":
         hotels: list[dict[str, Any]] = []
         record_count = 0
+        raw_hotels: Any = []
     else:
         raise_for_transient(API, result)
         _raise_for_error(result, body)
         if body is None or not isinstance(body.get("hotels"), list | dict):
             raise bad_response(API, result)
-        hotels = [h for h in (_hotel(entry) for entry in as_list(body["hotels"])) if h]
+        raw_hotels = body["hotels"]
+        hotels = [h for h in (_hotel(entry) for entry in as_list(raw_hotels)) if h]
         record_count = to_int(as_dict(body.get("pagingInfo")).get("recordCount")) or len(hotels)
     return {
         "source": API,
@@ -52,6 +56,8 @@ def search(arguments: dict[str, Any], tools: ToolSettings) -> dict[str, Any]:
         "note": "Plan charges are for one night (stayDate); total is for all guests in the room that night. "
                 "Book through the hotel or plan list URL.",
         "hotels": hotels,
+        # For the page's cards, not the model: the runner moves it out of the data (see travel_assistant/cards).
+        SUMMARY_KEY: cards.hotels(raw_hotels, arguments["latitude"], arguments["longitude"]),
     }
 
 

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Any, Final
 
 from .. import runtime
+from ..cards import SUMMARY_KEY, Summary
 from ..constants import JST
 from ..redaction import redact
 from ..settings import SettingsError, ToolSettings
@@ -40,15 +41,22 @@ _TOOLS: Final[dict[str, tuple[Callable[[dict[str, Any], ToolSettings], dict[str,
 
 
 def run_tool_activity(payload: dict[str, Any]) -> dict[str, Any]:
-    """payload: {"tool", "call_id", "arguments", "today": "YYYY-MM-DD", "max_output_bytes"} -> envelope."""
+    """payload: {"tool", "call_id", "arguments", "today": "YYYY-MM-DD", "max_output_bytes"} -> envelope.
+
+    A successful envelope also carries the call's result summary under "summary" (for the page's cards); it is
+    outside the byte budget, which is the model's, and the orchestrator takes it out before the model sees it."""
     max_bytes = output_budget(payload.get("max_output_bytes") if isinstance(payload, dict) else None)
     try:
         envelope = _run(payload)
         if not envelope["ok"]:
             return envelope
+        summary: Summary | None = envelope["data"].pop(SUMMARY_KEY, None)
         # Third-party text could echo a credential (a URL with our key in it): scrub the whole output once.
         envelope = json.loads(redact(json.dumps(envelope, ensure_ascii=False)))
-        return fit_to_budget(envelope, _TOOLS[payload["tool"]][1], max_bytes)
+        envelope = fit_to_budget(envelope, _TOOLS[payload["tool"]][1], max_bytes)
+        if summary is not None:
+            envelope[SUMMARY_KEY] = json.loads(redact(json.dumps({"tool": payload["tool"], **summary})))
+        return envelope
     except ToolError as exc:
         return exc.envelope()
     except Exception as exc:  # a bug: the model still gets an answer, the log gets the (redacted) traceback

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from .. import assistant
+from ..cards.files import MAX_FILES_PER_REPLY
 from ..constants import MAX_REPLY_CHARS, MAX_TOOL_ARGUMENT_CHARS, MAX_TOOL_ARGUMENTS_PER_ROUND_CHARS
 from ..model.errors import ModelError, ModelErrorKind
 from ..model.port import ModelBackend, RunStatus, ToolCall, ToolOutput, TurnRequest, TurnState
@@ -124,7 +125,9 @@ class TurnActivities:
         if state.status is RunStatus.COMPLETED:
             reply = self._backend().get_reply(payload["backend_thread_id"], state.run_id)
             truncated = len(reply.text) > MAX_REPLY_CHARS
-            result["reply"] = {"text": reply.text[:MAX_REPLY_CHARS], "truncated": truncated}
+            result["reply"] = {"text": reply.text[:MAX_REPLY_CHARS], "truncated": truncated,
+                               "files": [{**f.to_dict(), "filename": f.filename[:200]}
+                                         for f in reply.files[:MAX_FILES_PER_REPLY]]}
         elif state.status is not RunStatus.CANCELLED:
             try:
                 result["cancel_requested"] = self._registry().cancel_requested(

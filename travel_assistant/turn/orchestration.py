@@ -18,7 +18,7 @@ from collections.abc import Generator
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from .. import tools
+from .. import cards, tools
 from ..constants import (
     ACTIVITY_CANCEL_TURN,
     ACTIVITY_ENSURE_THREAD,
@@ -88,6 +88,7 @@ class ChatTurn:
         self.run_id = ""
         self.usage_by_run: dict[str, Usage] = {}
         self.tool_record: list[dict[str, Any]] = []
+        self.summaries: list[cards.Summary] = []  # the tools' result summaries, for the reply's cards
         self.hosted_tools: set[str] = set()
         self.rounds = 0
 
@@ -276,6 +277,9 @@ class ChatTurn:
         outputs = []
         for call in calls:
             envelope = envelopes.get(call.id) or _error_envelope("internal_error", "No result for this call")
+            if cards.SUMMARY_KEY in envelope:  # the page's, not the model's
+                envelope = dict(envelope)
+                self.summaries.append(envelope.pop(cards.SUMMARY_KEY))
             self.tool_record.append({"name": call.name, "ok": bool(envelope.get("ok")), "round": self.rounds})
             outputs.append({"call_id": call.id, "output": json.dumps(envelope, ensure_ascii=False)})
         self.report(tools_running=[], tools_done=[{"name": r["name"], "ok": r["ok"]} for r in self.tool_record])
@@ -325,17 +329,23 @@ class ChatTurn:
         for run_usage in self.usage_by_run.values():
             usage = usage + run_usage
         tool_calls = list(self.tool_record) + [{"name": name, "hosted": True} for name in sorted(self.hosted_tools)]
-        return {
+        files, file_refs = cards.reply_files(reply.get("files") or []) if reply is not None else ([], {})
+        output = {
             "turn_id": self.turn.turn_id,
             "thread_id": self.turn.thread_id,
             "status": status,
             "reply": None if reply is None else {"text": reply.get("text", ""), "tool_calls": tool_calls,
-                                                 "usage": usage.to_dict(),
+                                                 "usage": usage.to_dict(), "cards": [], "files": files,
                                                  **({"truncated": True} if reply.get("truncated") else {})},
             "error": None if error is None else {"code": str(error[0]), "message": error[1]},
             "rounds": self.rounds,
             "elapsed_s": round((self.now - self.started_at).total_seconds(), 3),
+            "file_refs": file_refs,  # the backend's ids of the reply's files: only the file route reads them
         }
+        if output["reply"] is not None and self.summaries:
+            room = MAX_ACTIVITY_PAYLOAD_BYTES - cards.encoded_size(output)  # the output is a Durable message too
+            output["reply"]["cards"] = cards.fit_to_turn(self.summaries, room)
+        return output
 
 
 def _error_envelope(code: str, message: str, retryable: bool = False) -> dict[str, Any]:
