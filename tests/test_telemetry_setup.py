@@ -29,10 +29,11 @@ def _loopback_only(self, address):
     return _connect(self, address)
 socket.socket.connect = _loopback_only
 
-if sys.argv[1] == "worker":  # what the Python worker does with PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY=true
+if sys.argv[1] in ("worker", "distro"):  # as the worker does with PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY=true
     from azure.monitor.opentelemetry import configure_azure_monitor
     configure_azure_monitor()
-import function_app  # noqa: F401 - runs the app's setup, as the worker's indexing does
+if sys.argv[1] != "distro":
+    import function_app  # noqa: F401 - runs the app's setup, as the worker's indexing does
 report = {"distro_loaded": "azure.monitor.opentelemetry" in sys.modules,
           "sdk_loaded": "opentelemetry.sdk.trace" in sys.modules}
 from travel_assistant.telemetry import setup
@@ -91,7 +92,6 @@ def test_when_the_worker_exports_the_app_adds_nothing_but_removes_the_url_record
 
 def test_the_distro_left_alone_would_record_the_key(sink: FakeAppInsights) -> None:
     """Why the app turns the requests instrumentation off: the distro's default records the query string."""
-    report = _probe("worker", sink, APPLICATIONINSIGHTS_CONNECTION_STRING=sink.connection_string,
-                    OTEL_SDK_DISABLED="true")  # the app's setup stays out; the worker's distro setup is all
-    assert report["mode"] == "off" and report["requests_instrumented"]
+    report = _probe("distro", sink, APPLICATIONINSIGHTS_CONNECTION_STRING=sink.connection_string)
+    assert report["mode"] == "unconfigured" and report["requests_instrumented"]  # the app's setup never ran
     assert SECRET in json.dumps(sink.envelopes)
