@@ -54,7 +54,7 @@ print(json.dumps(report))
 
 def _probe(mode: str, sink: FakeAppInsights, **env: str) -> dict:
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("APPLICATIONINSIGHTS", "PYTHON_APP"))}
-    environment.update({**LOCAL_ENV, "OTEL_TRACES_SAMPLER": "always_on", **env})
+    environment.update({**LOCAL_ENV, **env})
     done = subprocess.run([sys.executable, "-c", PROBE, mode, sink.base_url, SECRET], cwd=ROOT, env=environment,
                           capture_output=True, text=True, timeout=120, check=True)
     report = json.loads(done.stdout.strip().splitlines()[-1])
@@ -83,15 +83,22 @@ def test_with_a_connection_string_the_app_exports_without_recording_keys(sink: F
     assert SECRET not in json.dumps(sink.envelopes)
 
 
+def test_every_turn_is_kept_unless_a_sampler_is_chosen(sink: FakeAppInsights) -> None:
+    for _ in range(3):  # the distro's default (5 traces a second, from an empty budget) would drop some
+        _probe("app", sink, APPLICATIONINSIGHTS_CONNECTION_STRING=sink.connection_string)
+    assert sum(n.endswith("RemoteDependency") for n in sink.names()) >= 3
+
+
 def test_when_the_worker_exports_the_app_adds_nothing_but_removes_the_url_recorders(sink: FakeAppInsights) -> None:
     report = _probe("worker", sink, APPLICATIONINSIGHTS_CONNECTION_STRING=sink.connection_string,
-                    PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY="true")
+                    PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY="true", OTEL_TRACES_SAMPLER="always_on")
     assert report["mode"] == "worker" and not report["requests_instrumented"] and report["httpx2_instrumented"]
     assert sink.names() and SECRET not in json.dumps(sink.envelopes)
 
 
 def test_the_distro_left_alone_would_record_the_key(sink: FakeAppInsights) -> None:
     """Why the app turns the requests instrumentation off: the distro's default records the query string."""
-    report = _probe("distro", sink, APPLICATIONINSIGHTS_CONNECTION_STRING=sink.connection_string)
+    report = _probe("distro", sink, APPLICATIONINSIGHTS_CONNECTION_STRING=sink.connection_string,
+                    OTEL_TRACES_SAMPLER="always_on")
     assert report["mode"] == "unconfigured" and report["requests_instrumented"]  # the app's setup never ran
     assert SECRET in json.dumps(sink.envelopes)

@@ -26,6 +26,7 @@ CONNECTION_STRING: Final = "APPLICATIONINSIGHTS_CONNECTION_STRING"
 AUTHENTICATION_STRING: Final = "APPLICATIONINSIGHTS_AUTHENTICATION_STRING"
 WORKER_EXPORTS: Final = "PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY"
 SDK_DISABLED: Final = "OTEL_SDK_DISABLED"
+TRACES_SAMPLER: Final = "OTEL_TRACES_SAMPLER"
 
 # The requests and urllib instrumentations record url.full, query string included: for the travel APIs that is
 # the API key (Hotpepper ``key``, Rakuten ``applicationId``, Ekispert ``key``) and the user's search. Our own
@@ -94,9 +95,12 @@ def configure(env: Mapping[str, str] | None = None) -> str:
         else:
             from azure.monitor.opentelemetry import configure_azure_monitor
 
+            # Every turn is kept (an operator looks turns up by id; a turn is a few dozen spans), unless the
+            # deployment chooses a sampler with OTEL_TRACES_SAMPLER. The distro's default keeps 5 traces a second.
+            sampling = {} if env.get(TRACES_SAMPLER) else {"sampling_ratio": 1.0}
             configure_azure_monitor(connection_string=env[CONNECTION_STRING],
                                     credential=credential_for(env.get(AUTHENTICATION_STRING)),
-                                    instrumentation_options=instrumentation_options())
+                                    instrumentation_options=instrumentation_options(), **sampling)
             _mode = "azure_monitor"
     except Exception as exc:  # a broken exporter setup costs the telemetry, not the app
         log.warning("telemetry setup failed (%s); continuing without export", type(exc).__name__)
