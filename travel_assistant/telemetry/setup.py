@@ -78,10 +78,11 @@ def _remove_url_recorders() -> None:
 
 
 def configure(env: Mapping[str, str] | None = None) -> str:
-    """Set telemetry up for this process (idempotent); returns the mode. Never raises: telemetry must not keep
-    the app from starting."""
+    """Set telemetry up for this process; returns the mode. Once export is on it stays as it is (OpenTelemetry's
+    providers are set once per process); "off" changes nothing global, so a later call may still turn it on.
+    Never raises: telemetry must not keep the app from starting."""
     global _mode
-    if _mode is not None:
+    if _mode not in (None, "off"):
         return _mode
     env = os.environ if env is None else env
     logs.install()
