@@ -45,9 +45,14 @@ if report["distro_loaded"]:
     from opentelemetry.instrumentation.requests import RequestsInstrumentor
     report["requests_instrumented"] = RequestsInstrumentor().is_instrumented_by_opentelemetry
     report["httpx2_instrumented"] = HTTPX2ClientInstrumentor().is_instrumented_by_opentelemetry
+    import logging
+    from opentelemetry import _logs
     with trace.get_tracer("probe").start_as_current_span("probe turn"):
         requests.get(sys.argv[2] + "engine/api?key=%s&keyword=probe" % sys.argv[3], timeout=5)
+        logging.getLogger("travel_assistant.probe").warning("app line")
+        logging.getLogger("azure.probe").warning("sdk line")
     trace.get_tracer_provider().force_flush()
+    _logs.get_logger_provider().force_flush()
 print(json.dumps(report))
 """
 
@@ -81,6 +86,10 @@ def test_with_a_connection_string_the_app_exports_without_recording_keys(sink: F
     names = sink.names()
     assert any(n.endswith("RemoteDependency") for n in names), (names, report)  # the probe's span arrived
     assert SECRET not in json.dumps(sink.envelopes)
+    messages = [e["data"]["baseData"] for e in sink.envelopes if e.get("name", "").endswith("Message")]
+    assert [m["message"] for m in messages] == ["app line"]  # the app's loggers only
+    dimensions = messages[0]["properties"]
+    assert len(dimensions["trace_id"]) == 32 and "turn_id" in dimensions
 
 
 def test_every_turn_is_kept_unless_a_sampler_is_chosen(sink: FakeAppInsights) -> None:

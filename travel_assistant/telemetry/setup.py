@@ -33,6 +33,9 @@ TRACES_SAMPLER: Final = "OTEL_TRACES_SAMPLER"
 # client span (spans.travel_api_span) records host and path only. httpx2 (the model API) and the Azure SDK
 # (Table storage) stay on: their URLs carry no credentials (the Azure SDK redacts query strings itself).
 URL_RECORDING_INSTRUMENTATIONS: Final = ("requests", "urllib", "urllib3")
+# Only the app's own records are exported: the host already forwards every worker log line to its own traces,
+# and the SDK loggers' records are noise for an operator.
+APP_LOGGER: Final = "travel_assistant"
 _OFF_BY_DEFAULT: Final = ("django", "fastapi", "flask", "psycopg2")  # not used by this app
 
 _mode: str | None = None
@@ -101,7 +104,8 @@ def configure(env: Mapping[str, str] | None = None) -> str:
             sampling = {} if env.get(TRACES_SAMPLER) else {"sampling_ratio": 1.0}
             configure_azure_monitor(connection_string=env[CONNECTION_STRING],
                                     credential=credential_for(env.get(AUTHENTICATION_STRING)),
-                                    instrumentation_options=instrumentation_options(), **sampling)
+                                    instrumentation_options=instrumentation_options(), logger_name=APP_LOGGER,
+                                    **sampling)
             _mode = "azure_monitor"
     except Exception as exc:  # a broken exporter setup costs the telemetry, not the app
         log.warning("telemetry setup failed (%s); continuing without export", type(exc).__name__)
