@@ -5,7 +5,8 @@ Roles, one per module:
 - ``names``: span, metric and attribute names, in one place (the KQL in docs/operations.md uses them).
 - ``context``: the W3C trace context that travels with a turn (orchestration input, activity payloads).
 - ``spans``: the spans of the HTTP routes, the activities and the outgoing API calls.
-- ``metrics``: the instruments and what records them.
+- ``metrics``: the instruments.
+- ``turn``: what the turn's activities record (their spans, the turn's own span, the metrics), from envelopes.
 - ``logs``: stamps every log record with the turn id and the trace id.
 
 Without a configured provider the OpenTelemetry API is a no-op: spans are non-recording and metrics go nowhere,
