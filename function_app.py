@@ -9,6 +9,7 @@ from api import chat, fallback, files, threads, web
 from jobs import cleanup
 from orchestrators import chat_turn
 from travel_assistant import redaction
+from travel_assistant.telemetry import setup as telemetry
 
 # Function keys guard every route by default (Azure's usual model). With App Service authentication in front,
 # see README "Security" for running the API anonymously behind it.
@@ -19,3 +20,5 @@ for blueprint in (chat.bp, files.bp, threads.bp, web.bp, fallback.bp, chat_turn.
     app.register_functions(blueprint)
 
 redaction.install()
+# Export to Application Insights only when APPLICATIONINSIGHTS_CONNECTION_STRING is set (a no-op otherwise).
+telemetry.configure()

@@ -19,6 +19,7 @@ from . import (
     report,
     storage_transactions,
     targets,
+    telemetry_cost,
     turn_cost,
 )
 from .info import describe_environment
@@ -62,10 +63,13 @@ def main(argv: list[str] | None = None) -> int:
         results["fanout"] = fanout.run(shared, payloads=payloads)
         _step("payload")
         results["payload"] = payload.run(shared, payloads=payloads)
+        _step("telemetry_cost")  # last: it sets the process's OpenTelemetry providers
+        results["telemetry_cost"] = telemetry_cost.run(shared, repetitions=1 if args.quick else 7)
     results["targets"] = [t.to_dict() for t in targets.evaluate(results)]
     results["environment"] = describe_environment(seconds=round(time.perf_counter() - started, 1))
     ordered = {key: results[key] for key in ("polling", "turn_cost", "storage_transactions", "fanout", "cold_start",
-                                             "payload", "http_client", "targets", "environment", "mode")}
+                                             "payload", "http_client", "telemetry_cost", "targets", "environment",
+                                             "mode")}
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(ordered, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     print(report.render(ordered))

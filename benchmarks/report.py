@@ -17,6 +17,14 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def _telemetry_rows(cost: dict[str, Any] | None) -> list[list[Any]]:
+    if not cost:
+        return []
+    return [["telemetry_cost", f"CPU per {cost['turn']} turn, telemetry on / off ({cost['on_cpu_ms']} / "
+                               f"{cost['off_cpu_ms']} ms, median of {cost['repetitions']}; "
+                               f"{cost['exported_items_per_turn']} items exported per turn)", cost["ratio"]]]
+
+
 def render(results: dict[str, Any]) -> str:
     out: list[str] = []
     out += ["**polling** (virtual clock; latency = run finished -> loop sees it; worst = any end in the run's last "
@@ -55,6 +63,7 @@ def render(results: dict[str, Any]) -> str:
          http["reuse_ratio"]],
         ["http_client", f"reuse_ratio over TLS ({http['tls']['reused_ms_per_call']} / "
                         f"{http['tls']['fresh_ms_per_call']} ms per call)", http["tls"]["reuse_ratio"]],
+        *_telemetry_rows(results.get("telemetry_cost")),
     ])
     out += ["**targets**", ""]
     out += _table(["target", "value", "result"],

@@ -80,6 +80,13 @@ def test_fanout_cold_start_payload_http(results: dict[str, Any]) -> None:
     _has(results["http_client"]["tls"], {"reuse_ratio": NUMBER})
 
 
+def test_telemetry_cost(results: dict[str, Any]) -> None:
+    cost = results["telemetry_cost"]
+    _has(cost, {"off_cpu_ms": NUMBER, "on_cpu_ms": NUMBER, "added_cpu_ms": NUMBER, "ratio": NUMBER,
+                "exported_items_per_turn": NUMBER, "repetitions": int})
+    assert cost["exported_items_per_turn"] > 0 and "RemoteDependency" in cost["exported_kinds"]
+
+
 def test_targets(results: dict[str, Any]) -> None:
     names = {target["name"] for target in results["targets"]}
     assert {"turn_cost.tools.history_events", "turn_cost.tools.orchestrator_cpu_ms", "fanout.parallel_s",

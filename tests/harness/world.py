@@ -14,6 +14,7 @@ from travel_assistant import runtime
 from travel_assistant.chat.identity import owner_key_for
 from travel_assistant.chat.validation import new_thread_id, new_turn_id
 from travel_assistant.storage import ThreadRecord
+from travel_assistant.telemetry.context import current_traceparent
 from travel_assistant.turn.contract import TurnConfig, TurnInput
 
 from .functions import activities, orchestrators
@@ -93,7 +94,9 @@ class World:
         assert record is not None, "unknown thread"
         now = datetime.now(UTC)
         registry.claim_turn(record, turn_id, now + timedelta(minutes=10), now)
-        turn = TurnInput(turn_id, thread_id, owner_key, message, config or self.config)
+        # As POST /api/chat does: the turn carries the caller's trace context (none unless a span is open).
+        turn = TurnInput(turn_id, thread_id, owner_key, message, config or self.config,
+                         traceparent=current_traceparent())
         times = dict(durations or {})
         harness = Harness(orchestrators()["chat_turn"], {**activities(), **(replace or {})}, clock=self.clock,
                           durations=lambda name, payload: times.get(name, 0.0))

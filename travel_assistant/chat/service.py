@@ -21,6 +21,8 @@ from ..model.port import ModelBackend
 from ..redaction import redact
 from ..settings import Settings, SettingsError
 from ..storage import ConcurrentUpdate, StorageUnavailable, ThreadRecord
+from ..telemetry import metrics, names, spans
+from ..telemetry.context import current_traceparent
 from ..turn.contract import TURN_CANCELLED, TURN_FAILED, TurnConfig, TurnInput
 from ..turn.liveness import TurnRuntime, TurnSnapshot, turn_holds_thread
 from . import files, validation
@@ -36,6 +38,10 @@ logger = logging.getLogger(__name__)
 CLAIM_GRACE = timedelta(minutes=2)
 WAIT_POLL_S = 0.25
 CLAIM_ATTEMPTS = 3
+# The routes that are part of a turn's story get a span (the others are left to the host's request telemetry).
+ROUTE_SPANS = {"post_message": (names.SPAN_CHAT_POST, "/api/chat"),
+               "get_turn": (names.SPAN_TURN_STATUS, "/api/chat/{turn_id}"),
+               "cancel_turn": (names.SPAN_TURN_CANCEL, "/api/chat/{turn_id}/cancel")}
 
 
 def turn_view(turn_id: str, snapshot: TurnSnapshot, status_url: str) -> dict[str, Any]:
@@ -78,6 +84,21 @@ class ChatService:
 
     async def handle(self, operation: str, request: ApiRequest) -> ApiResponse:
         """Run one operation, mapping every expected failure to its JSON error response."""
+        route = ROUTE_SPANS.get(operation)
+        if route is None:
+            return await self._handle(operation, request)
+        with spans.route_span(route[0]) as span:
+            response = await self._handle(operation, request)
+            span.set_attributes({names.HTTP_METHOD: request.method.upper(), "http.route": route[1],
+                                 names.HTTP_STATUS: response.status})
+            if response.status >= 400:
+                error = (response.body or {}).get("error") if isinstance(response.body, dict) else None
+                spans.set_error(span, str((error or {}).get("code") or response.status))
+            else:
+                span.set_attribute(names.OUTCOME, "ok")
+            return response
+
+    async def _handle(self, operation: str, request: ApiRequest) -> ApiResponse:
         try:
             return await getattr(self, operation)(request)
         except (AppError, SettingsError, StorageUnavailable, ModelError) as error:
@@ -107,6 +128,10 @@ class ChatService:
         snapshot = await self._snapshot(turn_id)
         if snapshot is None or (snapshot.input or {}).get("owner_key") != caller.owner_key:
             raise AppError(ErrorCode.TURN_NOT_FOUND, f"Turn {turn_id} was not found.", http_status=404)
+        # Only the owner's request joins the turn's story: a stranger's 404 says nothing about the turn.
+        spans.annotate(**{names.TURN_ID: turn_id, names.THREAD_ID: (snapshot.input or {}).get("thread_id"),
+                          names.OWNER_KEY: caller.owner_key})
+        spans.link_turn((snapshot.input or {}).get("traceparent"))
         return snapshot
 
     async def _snapshot(self, turn_id: str) -> TurnSnapshot | None:
@@ -147,7 +172,10 @@ class ChatService:
                     ErrorCode.TURN_ACTIVE, "This thread is still answering a message. Wait for that turn to finish.",
                     http_status=409, details={"turn_id": busy, "status_url": url}), {"Location": url})
 
-        turn_input = TurnInput(turn_id, thread_id, caller.owner_key, chat.message, config).to_dict()
+        spans.annotate(**{names.TURN_ID: turn_id, names.THREAD_ID: thread_id, names.OWNER_KEY: caller.owner_key,
+                          names.MODEL_API: settings.model.api})
+        turn_input = TurnInput(turn_id, thread_id, caller.owner_key, chat.message, config,
+                               traceparent=current_traceparent()).to_dict()
         try:
             await self._runtime.start(turn_id, turn_input)
         except Exception as exc:
@@ -155,6 +183,7 @@ class ChatService:
             await asyncio.to_thread(registry.release_turn, caller.owner_key, thread_id, turn_id, self._clock())
             raise AppError(ErrorCode.ORCHESTRATION_UNAVAILABLE, "The turn could not be started; try again shortly.",
                            http_status=503, retry_after_s=2) from None
+        metrics.add(names.METRIC_ACTIVE_TURNS, 1, {names.MODEL_API: settings.model.api})
 
         status_url = self._status_url(request, turn_id)
         if wait_s > 0:

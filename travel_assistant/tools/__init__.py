@@ -18,9 +18,13 @@ __all__ = ["FUNCTION_TOOL_SPECS", "TOOL_NAMES", "activity_name", "run_tool_activ
 def run_tool_activity(payload: dict[str, Any]) -> dict[str, Any]:
     """The body of every tool activity. The API clients load on the first tool call, not at cold start: the
     orchestrator and the HTTP functions, which run far more often, never need them."""
+    from ..telemetry.turn import tool_activity
     from .runner import run_tool_activity as run
 
-    return run(payload)
+    with tool_activity(payload) as done:
+        envelope = run(payload)
+        done(envelope)
+    return envelope
 
 
 def activity_name(tool_name: str) -> str:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote, urlencode
 
 from .. import runtime
+from ..telemetry import names, spans
 from .envelope import RATE_LIMITED, UPSTREAM_BAD_RESPONSE, UPSTREAM_UNAVAILABLE, ToolError
 
 if TYPE_CHECKING:
@@ -67,19 +68,25 @@ def get_json(api: str, url: str, params: dict[str, Any], headers: dict[str, str]
     import requests  # loaded by http_session() already; named here for the exception types
 
     started = time.monotonic()
-    try:
-        response = session.get(url, params=query, headers=headers or {}, timeout=timeout,
-                                      verify=tools.http_ca_bundle or True)
-        content = response.content
-    except requests.Timeout:
-        log.warning("%s did not answer within %.0f s", api, tools.http_timeout_s)
-        raise ToolError(UPSTREAM_UNAVAILABLE, f"{api} did not answer in time. Try again shortly.",
-                        retryable=True) from None
-    except requests.RequestException as exc:
-        # The exception text holds the URL (and so the key): log only its type.
-        log.warning("%s could not be reached (%s)", api, type(exc).__name__)
-        raise ToolError(UPSTREAM_UNAVAILABLE, f"{api} could not be reached. Try again shortly.",
-                        retryable=True) from None
+    with spans.travel_api_span(api, url) as span:
+        try:
+            response = session.get(url, params=query, headers=headers or {}, timeout=timeout,
+                                   verify=tools.http_ca_bundle or True)
+            content = response.content
+        except requests.Timeout:
+            spans.set_error(span, "timeout")
+            log.warning("%s did not answer within %.0f s", api, tools.http_timeout_s)
+            raise ToolError(UPSTREAM_UNAVAILABLE, f"{api} did not answer in time. Try again shortly.",
+                            retryable=True) from None
+        except requests.RequestException as exc:
+            spans.set_error(span, type(exc).__name__)
+            # The exception text holds the URL (and so the key): log only its type.
+            log.warning("%s could not be reached (%s)", api, type(exc).__name__)
+            raise ToolError(UPSTREAM_UNAVAILABLE, f"{api} could not be reached. Try again shortly.",
+                            retryable=True) from None
+        span.set_attribute(names.HTTP_STATUS, response.status_code)
+        if response.status_code >= 400:
+            spans.set_error(span, str(response.status_code))
     log.debug("%s answered HTTP %d in %.2f s", api, response.status_code, time.monotonic() - started)
     body: Any = None
     if len(content) <= _MAX_BODY_BYTES:

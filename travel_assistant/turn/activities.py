@@ -15,11 +15,22 @@ from typing import TYPE_CHECKING, Any
 
 from .. import assistant
 from ..cards.files import MAX_FILES_PER_REPLY
-from ..constants import MAX_REPLY_CHARS, MAX_TOOL_ARGUMENT_CHARS, MAX_TOOL_ARGUMENTS_PER_ROUND_CHARS
+from ..constants import (
+    ACTIVITY_CANCEL_TURN,
+    ACTIVITY_ENSURE_THREAD,
+    ACTIVITY_FINISH_TURN,
+    ACTIVITY_POLL_TURN,
+    ACTIVITY_START_TURN,
+    ACTIVITY_SUBMIT_TOOL_OUTPUTS,
+    MAX_REPLY_CHARS,
+    MAX_TOOL_ARGUMENT_CHARS,
+    MAX_TOOL_ARGUMENTS_PER_ROUND_CHARS,
+)
 from ..model.errors import ModelError, ModelErrorKind
 from ..model.port import ModelBackend, RunStatus, ToolCall, ToolOutput, TurnRequest, TurnState
 from ..redaction import redact
 from ..storage import StepUncertain, StorageUnavailable
+from ..telemetry import turn as turn_telemetry
 from .contract import STORAGE_UNAVAILABLE_KIND
 
 if TYPE_CHECKING:
@@ -65,6 +76,26 @@ def _guarded(fn: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]
     wrapper.__name__ = fn.__name__
     wrapper.__doc__ = fn.__doc__
     return wrapper
+
+
+def _traced(activity: str) -> Callable[[Callable[..., dict[str, Any]]], Callable[..., dict[str, Any]]]:
+    """Give the activity its span in the turn's trace and its metrics (telemetry/turn.py); the finish activity
+    also emits the turn's own span."""
+
+    def decorate(fn: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+        def wrapper(self: TurnActivities, payload: dict[str, Any]) -> dict[str, Any]:
+            with turn_telemetry.model_activity(activity, payload) as done:
+                envelope = fn(self, payload)
+                done(envelope)
+            if activity == ACTIVITY_FINISH_TURN:
+                turn_telemetry.finish_turn(payload, envelope, self._clock())
+            return envelope
+
+        wrapper.__name__ = fn.__name__
+        wrapper.__doc__ = fn.__doc__
+        return wrapper
+
+    return decorate
 
 
 def _bounded_state(state: TurnState) -> dict[str, Any]:
@@ -138,6 +169,7 @@ class TurnActivities:
                 logger.warning("could not read the cancel flag of turn %s", payload["turn_id"])
         return result
 
+    @_traced(ACTIVITY_ENSURE_THREAD)
     @_guarded
     def ensure_thread(self, payload: dict[str, Any]) -> dict[str, Any]:
         """The backend thread (Conversation or Assistants thread) for our thread, created on the first turn."""
@@ -157,6 +189,7 @@ class TurnActivities:
             return _error(ModelErrorKind.NOT_FOUND, "The thread no longer exists", False)
         return {"ok": True, "backend_thread_id": stored}
 
+    @_traced(ACTIVITY_START_TURN)
     @_guarded
     def start(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Post the user's message and start the model run (once per turn, however often this runs)."""
@@ -167,11 +200,13 @@ class TurnActivities:
             failed_cleanly=self._clean_failure_test())
         return self._answer(payload, TurnState.from_dict(state))
 
+    @_traced(ACTIVITY_POLL_TURN)
     @_guarded
     def poll(self, payload: dict[str, Any]) -> dict[str, Any]:
         state = self._backend().get_turn_state(payload["backend_thread_id"], payload["run_id"])
         return self._answer(payload, state)
 
+    @_traced(ACTIVITY_SUBMIT_TOOL_OUTPUTS)
     @_guarded
     def submit(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Submit all of a round's tool outputs in one call (once per round) unless the user cancelled."""
@@ -186,11 +221,13 @@ class TurnActivities:
             failed_cleanly=self._clean_failure_test())
         return self._answer(payload, TurnState.from_dict(state))
 
+    @_traced(ACTIVITY_CANCEL_TURN)
     @_guarded
     def cancel(self, payload: dict[str, Any]) -> dict[str, Any]:
         state = self._backend().cancel_turn(payload["backend_thread_id"], payload["run_id"])
         return {"ok": True, "state": _bounded_state(state)}
 
+    @_traced(ACTIVITY_FINISH_TURN)
     @_guarded
     def finish(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Release the thread for its next turn (a no-op if this turn no longer holds it)."""

@@ -33,16 +33,22 @@ class TurnInput:
     owner_key: str
     message: str
     config: TurnConfig
+    # The W3C traceparent of the POST /api/chat span: the turn's activities open their spans under it. Optional,
+    # so that orchestrations started before it existed still load.
+    traceparent: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["config"] = asdict(self.config)
+        if self.traceparent is None:
+            del data["traceparent"]
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TurnInput:
         return cls(turn_id=data["turn_id"], thread_id=data["thread_id"], owner_key=data["owner_key"],
-                   message=data["message"], config=TurnConfig(**data.get("config", {})))
+                   message=data["message"], config=TurnConfig(**data.get("config", {})),
+                   traceparent=data.get("traceparent") if isinstance(data.get("traceparent"), str) else None)
 
     def identity(self) -> dict[str, str]:
         """The ids every activity of this turn needs."""

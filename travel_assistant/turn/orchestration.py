@@ -35,6 +35,7 @@ from ..errors import ErrorCode
 from ..model.errors import ModelErrorKind
 from ..model.port import RunStatus, TurnState, Usage
 from ..redaction import redact
+from ..telemetry.context import PAYLOAD_KEY as TELEMETRY
 from . import progress as phases
 from .contract import STORAGE_UNAVAILABLE_KIND, TURN_CANCELLED, TURN_COMPLETED, TURN_FAILED, TurnInput
 from .polling import next_poll_delay, retry_delay
@@ -91,6 +92,7 @@ class ChatTurn:
         self.summaries: list[cards.Summary] = []  # the tools' result summaries, for the reply's cards
         self.hosted_tools: set[str] = set()
         self.rounds = 0
+        self.polls_in_step = 0
 
     # --- small helpers ----------------------------------------------------------------------------------
 
@@ -116,6 +118,11 @@ class ChatTurn:
         return {**self.turn.identity(), "backend_thread_id": self.backend_thread_id, "run_id": self.run_id,
                 **extra}
 
+    def telemetry(self, **fields: Any) -> dict[str, Any]:
+        """What an activity needs to open its span in the turn's trace: the traceparent the HTTP route gave, and
+        where the turn is. The orchestrator itself emits nothing (it is replayed); its activities do."""
+        return {"traceparent": self.turn.traceparent, "turn_id": self.turn.turn_id, "round": self.rounds, **fields}
+
     # --- the turn ---------------------------------------------------------------------------------------
 
     def run(self) -> Steps:
@@ -127,7 +134,7 @@ class ChatTurn:
         except Exception as exc:  # a bug, or an activity the host reports failed (crashed worker, timeout)
             result = yield from self._end_after_crash(exc)
         self.report(phases.PHASE_FINISHING)
-        yield from self._finish()
+        yield from self._finish(result)
         self.report(phases.PHASE_DONE, model_status=self.progress.model_status, tools_running=[])
         return result
 
@@ -151,6 +158,7 @@ class ChatTurn:
                 yield self.wait_until(self.now + timedelta(seconds=delay))
                 if self.now >= self.deadline:
                     continue  # the check above ends the turn
+                self.polls_in_step += 1
                 polled = yield from self._call_model(ACTIVITY_POLL_TURN, self.payload())
                 state, reply = self._accept(polled)
             elif state.status is RunStatus.REQUIRES_ACTION:
@@ -159,6 +167,7 @@ class ChatTurn:
                     outputs=outputs, round=self.rounds, today=self.today().isoformat()))
                 state, reply = self._accept(submitted)
                 run_began = self.now
+                self.polls_in_step = 0
             elif state.status is RunStatus.COMPLETED:
                 return self._result(TURN_COMPLETED, reply=reply or {})
             elif state.status is RunStatus.CANCELLED:
@@ -182,7 +191,9 @@ class ChatTurn:
         honouring the user's cancel whenever an answer carries it."""
         attempt = 0
         while True:
-            result = yield self.context.call_activity(activity, payload, expected_type=dict)
+            poll = {"poll": self.polls_in_step} if activity == ACTIVITY_POLL_TURN else {}
+            result = yield self.context.call_activity(
+                activity, {**payload, TELEMETRY: self.telemetry(attempt=attempt, **poll)}, expected_type=dict)
             if result.get("state"):
                 self.run_id = result["state"]["run_id"]  # first: a cancel below must know which run to stop
             if result.get("cancel_requested"):  # seen with a state, or while the model API keeps failing
@@ -253,7 +264,8 @@ class ChatTurn:
                         tools_running=[call.name for call, _ in pending])
             tasks = [self.context.call_activity(tools.activity_name(call.name), {
                 "tool": call.name, "call_id": call.id, "arguments": arguments, "today": today.isoformat(),
-                "max_output_bytes": budget}, expected_type=dict) for call, arguments in pending]
+                "max_output_bytes": budget, TELEMETRY: self.telemetry(attempt=attempt - 1)}, expected_type=dict)
+                for call, arguments in pending]
             try:
                 results = yield self.context.task_all(tasks)
             except Exception as exc:  # an activity crashed instead of answering with an envelope
@@ -292,7 +304,8 @@ class ChatTurn:
         if not self.run_id:
             return
         self.report(phases.PHASE_CANCELLING)
-        result = yield self.context.call_activity(ACTIVITY_CANCEL_TURN, self.payload(), expected_type=dict)
+        result = yield self.context.call_activity(ACTIVITY_CANCEL_TURN, {**self.payload(),
+                                                  TELEMETRY: self.telemetry()}, expected_type=dict)
         if result.get("ok") and result.get("state"):
             self.progress.model_status = result["state"]["status"]
 
@@ -314,12 +327,17 @@ class ChatTurn:
         except Exception:  # stopping the run failed too: the turn still ends, and still releases its thread
             return self._result(ended.status, error=(ended.code, ended.message))
 
-    def _finish(self) -> Steps:
-        """Release the thread. Retried a few times; if storage stays down, the claim's expiry frees it."""
+    def _finish(self, result: dict[str, Any]) -> Steps:
+        """Release the thread. Retried a few times; if storage stays down, the claim's expiry frees it.
+        The first attempt also emits the turn's own span and metrics, from the summary it is given."""
+        usage = (result.get("reply") or {}).get("usage") or {}
+        summary = self.telemetry(started_at=self.started_at.isoformat(), outcome=result["status"],
+                                 error_code=(result.get("error") or {}).get("code"),
+                                 input_tokens=usage.get("input_tokens"), output_tokens=usage.get("output_tokens"))
         for attempt in range(FINISH_ATTEMPTS):
-            result = yield self.context.call_activity(ACTIVITY_FINISH_TURN, self.turn.identity(),
-                                                      expected_type=dict)
-            if result.get("ok") or attempt == FINISH_ATTEMPTS - 1:
+            released = yield self.context.call_activity(ACTIVITY_FINISH_TURN, {
+                **self.turn.identity(), TELEMETRY: {**summary, "attempt": attempt}}, expected_type=dict)
+            if released.get("ok") or attempt == FINISH_ATTEMPTS - 1:
                 return  # after the last attempt, waiting would only delay the turn's answer
             yield self.context.create_timer(self.now + timedelta(seconds=retry_delay(attempt, None)))
 
