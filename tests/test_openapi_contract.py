@@ -189,6 +189,10 @@ def test_list_threads(contract: Contract, api: Api, monkeypatch: pytest.MonkeyPa
     assert {t["active_turn_id"] for t in threads} == {None, busy["turn_id"]}
     op.check(api.call(contract, "GET", "/api/threads", query={"limit": "0"}))
     op.check(api.call(contract, "GET", "/api/threads", user=BAD_PRINCIPAL))
+    monkeypatch.delenv("TRUST_PRINCIPAL_HEADERS")  # the default: nothing vouches for the principal headers
+    runtime.reset()
+    refused = op.check(api.call(contract, "GET", "/api/threads", user="alice"))
+    assert refused["error"]["code"] == "untrusted_principal"
     unconfigure(monkeypatch, "AzureWebJobsStorage")
     op.check(api.call(contract, "GET", "/api/threads"))
     op.assert_every_status_seen()

@@ -65,7 +65,8 @@ class TurnSettings:
 
 @dataclass(frozen=True)
 class AuthSettings:
-    require_principal: bool
+    trust_principal_headers: bool  # App Service authentication is on, or a trusted proxy sets the headers
+    require_principal: bool  # refuse callers without a principal (default: on when the headers are trusted)
 
 
 @dataclass(frozen=True)
@@ -287,6 +288,15 @@ def _turn(r: _Reader) -> TurnSettings:
     )
 
 
+def _auth(r: _Reader) -> AuthSettings:
+    # App Service sets WEBSITE_AUTH_ENABLED=True when its authentication is on (and then strips caller-sent
+    # X-MS-CLIENT-PRINCIPAL-* headers); TRUST_PRINCIPAL_HEADERS is for another proxy that does the same.
+    platform_auth = (r.text("WEBSITE_AUTH_ENABLED") or "").lower() == "true"
+    trusted = r.boolean("TRUST_PRINCIPAL_HEADERS", False) or platform_auth
+    return AuthSettings(trust_principal_headers=trusted,
+                        require_principal=r.boolean("REQUIRE_AUTHENTICATED_USER", trusted))
+
+
 def _tools(r: _Reader) -> ToolSettings:
     return ToolSettings(
         hotpepper_api_key=r.text("HOTPEPPER_API_KEY"),
@@ -344,13 +354,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     r = _Reader(os.environ if env is None else env)
     sections: dict[str, object] = {}
     problems: dict[str, list[str]] = {}
-    parsers = {"model": _model, "storage": _storage, "turn": _turn, "auth": None,
+    parsers = {"model": _model, "storage": _storage, "turn": _turn, "auth": _auth,
                "tools": _tools, "cleanup": _cleanup}
     for name, parse in parsers.items():
-        if parse is None:
-            sections[name] = AuthSettings(require_principal=r.boolean("REQUIRE_AUTHENTICATED_USER", False))
-        else:
-            sections[name] = parse(r)
+        sections[name] = parse(r)
         problems[name] = r.take()
     secrets = tuple(v for k in SECRET_SETTINGS if (v := r.text(k)) and len(v) >= 8
                     and v != "UseDevelopmentStorage=true")

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from ..constants import HEADER_PRINCIPAL_ID
 from ..errors import AppError, ErrorCode
 from ..model.errors import ModelError
 from ..model.port import ModelBackend
@@ -90,8 +89,9 @@ class ChatService:
                                            http_status=500))
 
     def _caller(self, request: ApiRequest) -> Caller:
-        return identify(request.header(HEADER_PRINCIPAL_ID),
-                        require_principal=self._settings().auth.require_principal)
+        auth = self._settings().auth
+        return identify(request.headers, trust_principal_headers=auth.trust_principal_headers,
+                        require_principal=auth.require_principal)
 
     @staticmethod
     def _status_url(request: ApiRequest, turn_id: str) -> str:
