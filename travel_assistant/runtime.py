@@ -55,7 +55,7 @@ def thread_registry() -> ThreadRegistry:
     from .storage import ThreadRegistry, open_table
 
     storage = settings().storage
-    return ThreadRegistry(open_table(storage.connection_string, storage.threads_table))
+    return ThreadRegistry(open_table(storage.connection, storage.threads_table))
 
 
 @on_reset
@@ -64,7 +64,7 @@ def step_journal() -> StepJournal:
     from .storage import StepJournal, open_table
 
     storage = settings().storage
-    return StepJournal(open_table(storage.connection_string, storage.turn_steps_table))
+    return StepJournal(open_table(storage.connection, storage.turn_steps_table))
 
 
 @on_reset
@@ -73,7 +73,7 @@ def cleanup_state() -> CleanupState:
     from .storage import CleanupState, open_table
 
     storage = settings().storage
-    return CleanupState(open_table(storage.connection_string, storage.cleanup_state_table))
+    return CleanupState(open_table(storage.connection, storage.cleanup_state_table))
 
 
 @on_reset

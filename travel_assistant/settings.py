@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 
 from .constants import DEFAULT_CLEANUP_STATE_TABLE, DEFAULT_THREADS_TABLE, DEFAULT_TURN_STEPS_TABLE
 from .ncrontab import ncrontab_problem
+from .storage.connection import TableConnection, read_table_connection
 
 DEFAULT_OPENAI_MODEL = "gpt-5.4-mini"
 DEFAULT_AZURE_ASSISTANTS_API_VERSION = "2024-05-01-preview"
@@ -47,7 +48,7 @@ class ModelSettings:
 
 @dataclass(frozen=True)
 class StorageSettings:
-    connection_string: str = field(repr=False)
+    connection: TableConnection  # a connection string, or an identity-based connection (storage/connection.py)
     threads_table: str
     turn_steps_table: str
     cleanup_state_table: str
@@ -266,11 +267,8 @@ def _model(r: _Reader) -> ModelSettings:
 
 
 def _storage(r: _Reader) -> StorageSettings:
-    conn = r.required(
-        "AzureWebJobsStorage",
-        "set it to a storage connection string (UseDevelopmentStorage=true with Azurite locally)")
     return StorageSettings(
-        connection_string=conn,
+        connection=read_table_connection(r.text, r.problems),
         threads_table=r.text("THREADS_TABLE", DEFAULT_THREADS_TABLE) or DEFAULT_THREADS_TABLE,
         turn_steps_table=r.text("TURN_STEPS_TABLE", DEFAULT_TURN_STEPS_TABLE) or DEFAULT_TURN_STEPS_TABLE,
         cleanup_state_table=r.text("CLEANUP_STATE_TABLE", DEFAULT_CLEANUP_STATE_TABLE) or DEFAULT_CLEANUP_STATE_TABLE,
