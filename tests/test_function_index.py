@@ -110,7 +110,21 @@ def test_every_setting_is_in_the_example_and_the_readme() -> None:
     names = set(re.findall(r'r\.(?:text|required|integer|number|boolean|url|file)\(\s*"([A-Za-z_]+)"', source))
     assert len(names) > 30
     example = json.loads((ROOT / "local.settings.example.json").read_text())["Values"]
-    readme = (ROOT / "README.md").read_text()
-    missing_example = sorted(n for n in names if n not in example)
+    # Documented in the README or a docs/ page it links to.
+    readme = "\n".join(p.read_text() for p in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))])
+    platform_set = {"WEBSITE_AUTH_ENABLED"}  # App Service sets it; a local example must not pretend auth is on
+    missing_example = sorted(n for n in names - platform_set if n not in example)
     missing_readme = sorted(n for n in names if f"`{n}`" not in readme)
     assert not missing_example and not missing_readme, (missing_example, missing_readme)
+
+
+def test_health_is_an_anonymous_get_route_the_fallback_does_not_shadow() -> None:
+    from tests.harness.functions_host import routes
+
+    trigger = http_trigger("health_check")
+    assert (trigger["route"], trigger["methods"], trigger["authLevel"]) == ("health", ["GET"], "ANONYMOUS")
+    assert {b["type"] for b in bindings("health_check")} == {"httpTrigger", "http"}  # no task hub needed
+    # The host tries the most specific template first; the catch-all "{*path}" has no literal segment, so it
+    # comes last and takes /api/health only for methods the health route does not declare.
+    taking_get = [r.function for r in routes() if r.pattern.fullmatch("health") and "GET" in r.methods]
+    assert taking_get[0] == "health_check" and taking_get[-1] == FALLBACK_FUNCTION

@@ -245,3 +245,19 @@ def test_openapi_document_route(contract: Contract) -> None:
     served = op.check(http_function("openapi_document")(req=request("GET", "/api/openapi.json")))
     assert served == contract.document
     op.assert_every_status_seen()
+
+
+def test_health_route(contract: Contract, app_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    op: Recorder = contract.recorder("/api/health", "get")
+
+    def health() -> Any:
+        return op.check(http_function("health_check")(req=request("GET", "/api/health")))
+
+    assert health()["status"] == "ok"
+    monkeypatch.setenv("AzureWebJobsStorage", "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
+                       "AccountKey=a2V5;TableEndpoint=http://127.0.0.1:9/devstoreaccount1;")
+    runtime.reset()
+    assert health()["error"]["code"] == "storage_unavailable"
+    unconfigure(monkeypatch, "AzureWebJobsStorage")
+    assert health()["checks"]["storage"] == {"status": "skipped"}
+    op.assert_every_status_seen()

@@ -52,6 +52,11 @@ class ThreadRegistry:
                               key=lambda r: r.last_active_at)
 
     @translate_storage_errors
+    def probe(self) -> None:
+        """Read at most one key from the table: proof that storage answers and lets this app read (health)."""
+        next(iter(self._table.list_entities(results_per_page=1, select=["PartitionKey"]).by_page()), None)
+
+    @translate_storage_errors
     def idle_batch(self, before: datetime, *, after: tuple[str, str] | None = None, limit: int = 200,
                    ) -> list[ThreadRecord]:
         """Up to ``limit`` threads last active before ``before``, in key order, starting after the key ``after``
