@@ -8,6 +8,7 @@ the chat endpoint, while a missing model key stops a chat turn before it starts.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -98,6 +99,10 @@ class CleanupSettings:
     purge_lookback_days: int  # how far before the retention cutoff the very first purge starts
 
 
+# A value copied from an example and never filled in: "<your-resource>", "your-key", "YOUR_API_KEY", "changeme".
+_PLACEHOLDER = re.compile(r"<[^<>]*>|^your[-_ ]|^(changeme|change-me|replace-me|xxx+|todo)$", re.IGNORECASE)
+
+
 class _Reader:
     """Reads settings from a mapping and collects every problem instead of stopping at the first."""
 
@@ -108,6 +113,12 @@ class _Reader:
     def text(self, name: str, default: str | None = None) -> str | None:
         value = self.env.get(name, "")
         value = value.strip() if isinstance(value, str) else ""
+        if value and _PLACEHOLDER.search(value):
+            # Refused now, with its name: used as is, a placeholder endpoint fails a minute later as a connection
+            # error, and a placeholder key as a vague 401 from the model service.
+            self.problems.append(f"{name} is a placeholder ({value[:60]!r}): set your real value, or leave it "
+                                 "empty if you do not use it")
+            return default
         return value or default
 
     def required(self, name: str, how: str) -> str:
@@ -249,7 +260,10 @@ def _model(r: _Reader) -> ModelSettings:
             assistant_id=r.text("ASSISTANT_ID"),
         )
     api_key = r.text("OPENAI_API_KEY")
-    if api_key is None:
+    if api_key is None and r.text("AZURE_OPENAI_API_KEY") is not None:
+        r.problems.append("AZURE_OPENAI_API_KEY is set but AZURE_OPENAI_ENDPOINT is not: set it to your Azure "
+                          "OpenAI resource (https://<name>.openai.azure.com) and AZURE_OPENAI_DEPLOYMENT")
+    elif api_key is None:
         r.problems.append(
             "No model is configured: set AZURE_OPENAI_ENDPOINT and AZURE_OPENAI_DEPLOYMENT (Azure OpenAI, "
             "with AZURE_OPENAI_API_KEY or Entra ID), or OPENAI_API_KEY (OpenAI)")
