@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import azure.functions as func
@@ -18,6 +19,8 @@ from tests.harness.http import request
 from tests.harness.openapi_contract import Contract, Recorder
 from tests.harness.scripted_model import Script, ScriptedModel
 from travel_assistant import runtime
+from travel_assistant.chat.identity import owner_key_for
+from travel_assistant.constants import LOCAL_USER
 from travel_assistant.errors import ErrorCode
 
 pytestmark = pytest.mark.azurite
@@ -211,6 +214,11 @@ def test_list_messages(contract: Contract, api: Api, monkeypatch: pytest.MonkeyP
     messages(thread_id, query={"limit": "101"})
     messages(UNKNOWN_THREAD)
     messages(thread_id, user=BAD_PRINCIPAL)
+    registry = runtime.thread_registry()
+    record = registry.get(owner_key_for(LOCAL_USER), thread_id)
+    record = registry.replace_if_unchanged(replace(record, backend="another_api"))  # type: ignore[arg-type]
+    assert messages(thread_id)["error"]["code"] == "thread_model_api_unavailable"
+    registry.replace_if_unchanged(replace(record, backend="responses"))
     api.model.fail_next("list_messages", status=503)
     assert messages(thread_id)["error"]["code"] == "model_unavailable"
     unconfigure(monkeypatch, "AzureWebJobsStorage")

@@ -25,6 +25,7 @@ class ErrorCode(StrEnum):
     TURN_NOT_FOUND = "turn_not_found"
     TURN_ACTIVE = "turn_active"
     TURN_FINISHED = "turn_finished"
+    THREAD_MODEL_API_UNAVAILABLE = "thread_model_api_unavailable"  # the thread's conversation is on an API we lack
     # Dependencies
     NOT_CONFIGURED = "not_configured"
     STORAGE_UNAVAILABLE = "storage_unavailable"

@@ -41,12 +41,24 @@ def reset() -> None:
         cache.cache_clear()  # type: ignore[attr-defined]
 
 
-@on_reset
-@lru_cache(maxsize=1)
-def model_backend() -> ModelBackend:
-    from .model.client import create_backend
+def model_backend(api: str | None = None) -> ModelBackend:
+    """The adapter for model API ``api`` (a thread's own, recorded in its row), MODEL_API's when None. Both APIs
+    take the same provider settings, so a thread started before MODEL_API changed keeps its conversation."""
+    return _model_backend(api or settings().model.api)
 
-    return create_backend(settings().model)
+
+@on_reset
+@lru_cache(maxsize=2)
+def _model_backend(api: str) -> ModelBackend:
+    from dataclasses import replace
+
+    from .model.client import create_backend
+    from .settings import MODEL_APIS
+
+    if api not in MODEL_APIS:
+        raise ValueError(f"model API {api!r} is not one this app serves ({', '.join(MODEL_APIS)})")
+    model = settings().model
+    return create_backend(model if model.api == api else replace(model, api=api))
 
 
 @on_reset

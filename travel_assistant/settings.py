@@ -19,6 +19,7 @@ from .ncrontab import ncrontab_problem
 from .storage.connection import TableConnection, read_table_connection
 
 DEFAULT_OPENAI_MODEL = "gpt-5.4-mini"
+MODEL_APIS = ("responses", "assistants")  # every thread row records which one holds its conversation
 DEFAULT_AZURE_ASSISTANTS_API_VERSION = "2024-05-01-preview"
 DEFAULT_HOTPEPPER_ENDPOINT = "https://webservice.recruit.co.jp/hotpepper/gourmet/v1/"
 DEFAULT_RAKUTEN_ENDPOINT = "https://openapi.rakuten.co.jp/engine/api/Travel/VacantHotelSearch/20170426"
@@ -240,7 +241,7 @@ class Settings:
 
 def _model(r: _Reader) -> ModelSettings:
     api = (r.text("MODEL_API", "responses") or "responses").lower()
-    if api not in ("responses", "assistants"):
+    if api not in MODEL_APIS:
         r.problems.append(f"MODEL_API={api!r} is not supported: set it to 'responses' (default) or 'assistants'")
         api = "responses"
     timeout = r.number("MODEL_REQUEST_TIMEOUT_SECONDS", 30.0, 1.0, 300.0)

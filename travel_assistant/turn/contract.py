@@ -33,6 +33,7 @@ class TurnInput:
     owner_key: str
     message: str
     config: TurnConfig
+    model_api: str = ""  # the model API that holds the thread; "" (turns started by older versions): MODEL_API's
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -42,11 +43,13 @@ class TurnInput:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TurnInput:
         return cls(turn_id=data["turn_id"], thread_id=data["thread_id"], owner_key=data["owner_key"],
-                   message=data["message"], config=TurnConfig(**data.get("config", {})))
+                   message=data["message"], config=TurnConfig(**data.get("config", {})),
+                   model_api=data.get("model_api", ""))
 
     def identity(self) -> dict[str, str]:
         """The ids every activity of this turn needs."""
-        return {"turn_id": self.turn_id, "thread_id": self.thread_id, "owner_key": self.owner_key}
+        ids = {"turn_id": self.turn_id, "thread_id": self.thread_id, "owner_key": self.owner_key}
+        return ids | {"model_api": self.model_api} if self.model_api else ids
 
 
 # How a finished turn is reported (the orchestration output).
