@@ -92,8 +92,24 @@ def test_host_json_is_what_the_readme_says() -> None:
     assert durable["hubName"]
     assert durable["storageProvider"]["maxQueuePollingInterval"] == "00:00:01"
     assert durable["tracing"]["traceInputsAndOutputs"] is False
-    assert durable["maxConcurrentActivityFunctions"] < 32  # below PYTHON_THREADPOOL_THREAD_COUNT in the example
     assert host["extensions"]["http"]["routePrefix"] == "api"
+
+
+def test_the_worker_thread_pool_covers_host_json_concurrency() -> None:
+    """Sync functions (every activity, the orchestrator episodes, the file/health/fallback routes) run in the Python
+    worker's thread pool. Unset, PYTHON_THREADPOOL_THREAD_COUNT gives Python's default, min(32, CPUs + 4): 5 or 6
+    threads on a 1-2 vCPU instance, far below the 16 activities and 8 orchestrations host.json lets Durable start,
+    which then queue inside the worker holding their leases. The value documented for deployment (and in the
+    example) must cover both limits plus a few short HTTP calls (docs/operations-basics.md)."""
+    host = json.loads((ROOT / "host.json").read_text())
+    durable = host["extensions"]["durableTask"]
+    needed = durable["maxConcurrentActivityFunctions"] + durable["maxConcurrentOrchestratorFunctions"] + 4
+    example = int(json.loads((ROOT / "local.settings.example.json").read_text())["Values"]
+                  ["PYTHON_THREADPOOL_THREAD_COUNT"])
+    doc = (ROOT / "docs" / "operations-basics.md").read_text()
+    documented = re.search(r"PYTHON_THREADPOOL_THREAD_COUNT=(\d+)", doc)
+    assert documented, "docs/operations-basics.md must give the deployed PYTHON_THREADPOOL_THREAD_COUNT"
+    assert needed <= example == int(documented.group(1)), (needed, example, documented.group(1))
 
 
 def test_requirements_pin_major_versions() -> None:
