@@ -70,6 +70,7 @@ def start(
     location: Path | None = None,
     log_path: Path | None = None,
     timeout_s: float = 30.0,
+    extra_args: tuple[str, ...] = (),
 ) -> AzuriteProcess:
     """Start Azurite and wait until all three services accept connections.
 
@@ -86,6 +87,7 @@ def start(
         "--queueHost", "127.0.0.1", "--queuePort", str(queue),
         "--tableHost", "127.0.0.1", "--tablePort", str(table),
     ]
+    args += list(extra_args)  # e.g. --oauth basic --cert ... --key ... (tests of identity-based connections)
     if location is None:
         args.append("--inMemoryPersistence")
     else:

@@ -24,7 +24,9 @@ APP_SETTINGS = (
     "RAKUTEN_AFFILIATE_ID", "RAKUTEN_ENDPOINT", "EKISPERT_API_KEY", "EKISPERT_ENDPOINT", "TOOL_HTTP_TIMEOUT_SECONDS",
     "TOOL_HTTP_CA_BUNDLE", "CLEANUP_SCHEDULE", "THREAD_RETENTION_DAYS", "CLEANUP_BATCH_SIZE", "CLEANUP_MAX_CONCURRENCY",
     "CLEANUP_STATE_TABLE", "CLEANUP_MAX_BATCHES", "CLEANUP_TIME_BUDGET_SECONDS", "CLEANUP_PURGE_WINDOW_HOURS",
-    "CLEANUP_PURGE_MAX_WINDOWS", "CLEANUP_PURGE_LOOKBACK_DAYS",
+    "CLEANUP_PURGE_MAX_WINDOWS", "CLEANUP_PURGE_LOOKBACK_DAYS", "WEBSITE_AUTH_ENABLED", "TRUST_PRINCIPAL_HEADERS",
+    "AzureWebJobsStorage__accountName", "AzureWebJobsStorage__tableServiceUri", "AzureWebJobsStorage__credential",
+    "AzureWebJobsStorage__clientId",
 )
 
 TEST_MODEL_KEY = "fake-model-key-0123456789abcdef"
@@ -54,7 +56,10 @@ def app_env(azurite: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str,
     suffix = uuid.uuid4().hex[:10]
     env = {"AzureWebJobsStorage": azurite, "THREADS_TABLE": f"Threads{suffix}", "TURN_STEPS_TABLE": f"Steps{suffix}",
            "CLEANUP_STATE_TABLE": f"Cleanup{suffix}",
-           "OPENAI_API_KEY": TEST_MODEL_KEY, "OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}
+           "OPENAI_API_KEY": TEST_MODEL_KEY, "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
+           # Tests send principal headers as a trusted proxy would, and callers without one are the local user;
+           # tests/test_caller_identity.py covers every trust setting, the default (nothing trusted) included.
+           "TRUST_PRINCIPAL_HEADERS": "true", "REQUIRE_AUTHENTICATED_USER": "false"}
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     runtime.reset()

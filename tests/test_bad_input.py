@@ -208,7 +208,7 @@ class Api:
         for name in (settings.threads_table, settings.turn_steps_table):
             from azure.data.tables import TableClient
 
-            client = TableClient.from_connection_string(settings.connection_string, name)
+            client = TableClient.from_connection_string(settings.connection.connection_string, name)
             try:
                 tables[name] = sorted((e["PartitionKey"], e["RowKey"], e.metadata["etag"])
                                       for e in client.list_entities())

@@ -170,7 +170,7 @@ class ConcurrentWriter:
     def __init__(self, monkeypatch: pytest.MonkeyPatch, times: int = 1) -> None:
         self.table: TableClient = runtime.thread_registry()._table  # type: ignore[attr-defined]
         settings = runtime.settings().storage
-        self.other = TableClient.from_connection_string(settings.connection_string, settings.threads_table)
+        self.other = TableClient.from_connection_string(settings.connection.connection_string, settings.threads_table)
         self.times = times
         self.collisions = 0
         update: Callable[..., Any] = self.table.update_entity

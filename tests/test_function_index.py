@@ -93,8 +93,24 @@ def test_host_json_is_what_the_readme_says() -> None:
     assert durable["hubName"]
     assert durable["storageProvider"]["maxQueuePollingInterval"] == "00:00:01"
     assert durable["tracing"]["traceInputsAndOutputs"] is False
-    assert durable["maxConcurrentActivityFunctions"] < 32  # below PYTHON_THREADPOOL_THREAD_COUNT in the example
     assert host["extensions"]["http"]["routePrefix"] == "api"
+
+
+def test_the_worker_thread_pool_covers_host_json_concurrency() -> None:
+    """Sync functions (every activity, the orchestrator episodes, the file/health/fallback routes) run in the Python
+    worker's thread pool. Unset, PYTHON_THREADPOOL_THREAD_COUNT gives Python's default, min(32, CPUs + 4): 5 or 6
+    threads on a 1-2 vCPU instance, far below the 16 activities and 8 orchestrations host.json lets Durable start,
+    which then queue inside the worker holding their leases. The value documented for deployment (and in the
+    example) must cover both limits plus a few short HTTP calls (docs/operations-basics.md)."""
+    host = json.loads((ROOT / "host.json").read_text())
+    durable = host["extensions"]["durableTask"]
+    needed = durable["maxConcurrentActivityFunctions"] + durable["maxConcurrentOrchestratorFunctions"] + 4
+    example = int(json.loads((ROOT / "local.settings.example.json").read_text())["Values"]
+                  ["PYTHON_THREADPOOL_THREAD_COUNT"])
+    doc = (ROOT / "docs" / "operations-basics.md").read_text()
+    documented = re.search(r"PYTHON_THREADPOOL_THREAD_COUNT=(\d+)", doc)
+    assert documented, "docs/operations-basics.md must give the deployed PYTHON_THREADPOOL_THREAD_COUNT"
+    assert needed <= example == int(documented.group(1)), (needed, example, documented.group(1))
 
 
 def test_requirements_pin_major_versions() -> None:
@@ -111,7 +127,21 @@ def test_every_setting_is_in_the_example_and_the_settings_page() -> None:
     names = set(re.findall(r'r\.(?:text|required|integer|number|boolean|url|file)\(\s*"([A-Za-z_]+)"', source))
     assert len(names) > 30
     example = json.loads((ROOT / "local.settings.example.json").read_text())["Values"]
-    readme = (ROOT / "docs" / "settings.md").read_text()
-    missing_example = sorted(n for n in names if n not in example)
+    # Documented in the README or a docs/ page it links to.
+    readme = "\n".join(p.read_text() for p in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))])
+    platform_set = {"WEBSITE_AUTH_ENABLED"}  # App Service sets it; a local example must not pretend auth is on
+    missing_example = sorted(n for n in names - platform_set if n not in example)
     missing_readme = sorted(n for n in names if f"`{n}`" not in readme)
     assert not missing_example and not missing_readme, (missing_example, missing_readme)
+
+
+def test_health_is_an_anonymous_get_route_the_fallback_does_not_shadow() -> None:
+    from tests.harness.functions_host import routes
+
+    trigger = http_trigger("health_check")
+    assert (trigger["route"], trigger["methods"], trigger["authLevel"]) == ("health", ["GET"], "ANONYMOUS")
+    assert {b["type"] for b in bindings("health_check")} == {"httpTrigger", "http"}  # no task hub needed
+    # The host tries the most specific template first; the catch-all "{*path}" has no literal segment, so it
+    # comes last and takes /api/health only for methods the health route does not declare.
+    taking_get = [r.function for r in routes() if r.pattern.fullmatch("health") and "GET" in r.methods]
+    assert taking_get[0] == "health_check" and taking_get[-1] == FALLBACK_FUNCTION

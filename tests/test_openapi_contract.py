@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,7 +21,8 @@ from tests.harness.http import request
 from tests.harness.openapi_contract import Contract, Recorder
 from tests.harness.scripted_model import Script, ScriptedModel
 from travel_assistant import runtime
-from travel_assistant.constants import JST
+from travel_assistant.chat.identity import owner_key_for
+from travel_assistant.constants import JST, LOCAL_USER
 from travel_assistant.errors import ErrorCode
 
 pytestmark = pytest.mark.azurite
@@ -225,6 +227,10 @@ def test_list_threads(contract: Contract, api: Api, monkeypatch: pytest.MonkeyPa
     assert {t["active_turn_id"] for t in threads} == {None, busy["turn_id"]}
     op.check(api.call(contract, "GET", "/api/threads", query={"limit": "0"}))
     op.check(api.call(contract, "GET", "/api/threads", user=BAD_PRINCIPAL))
+    monkeypatch.delenv("TRUST_PRINCIPAL_HEADERS")  # the default: nothing vouches for the principal headers
+    runtime.reset()
+    refused = op.check(api.call(contract, "GET", "/api/threads", user="alice"))
+    assert refused["error"]["code"] == "untrusted_principal"
     unconfigure(monkeypatch, "AzureWebJobsStorage")
     op.check(api.call(contract, "GET", "/api/threads"))
     op.assert_every_status_seen()
@@ -243,6 +249,11 @@ def test_list_messages(contract: Contract, api: Api, monkeypatch: pytest.MonkeyP
     messages(thread_id, query={"limit": "101"})
     messages(UNKNOWN_THREAD)
     messages(thread_id, user=BAD_PRINCIPAL)
+    registry = runtime.thread_registry()
+    record = registry.get(owner_key_for(LOCAL_USER), thread_id)
+    record = registry.replace_if_unchanged(replace(record, backend="another_api"))  # type: ignore[arg-type]
+    assert messages(thread_id)["error"]["code"] == "thread_model_api_unavailable"
+    registry.replace_if_unchanged(replace(record, backend="responses"))
     api.model.fail_next("list_messages", status=503)
     assert messages(thread_id)["error"]["code"] == "model_unavailable"
     unconfigure(monkeypatch, "AzureWebJobsStorage")
@@ -276,4 +287,20 @@ def test_openapi_document_route(contract: Contract) -> None:
     op: Recorder = contract.recorder("/api/openapi.json", "get")
     served = op.check(http_function("openapi_document")(req=request("GET", "/api/openapi.json")))
     assert served == contract.document
+    op.assert_every_status_seen()
+
+
+def test_health_route(contract: Contract, app_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    op: Recorder = contract.recorder("/api/health", "get")
+
+    def health() -> Any:
+        return op.check(http_function("health_check")(req=request("GET", "/api/health")))
+
+    assert health()["status"] == "ok"
+    monkeypatch.setenv("AzureWebJobsStorage", "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
+                       "AccountKey=a2V5;TableEndpoint=http://127.0.0.1:9/devstoreaccount1;")
+    runtime.reset()
+    assert health()["error"]["code"] == "storage_unavailable"
+    unconfigure(monkeypatch, "AzureWebJobsStorage")
+    assert health()["checks"]["storage"] == {"status": "skipped"}
     op.assert_every_status_seen()

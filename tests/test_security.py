@@ -190,7 +190,7 @@ def test_no_secret_reaches_logs_status_history_or_responses(app: App, fake_apis:
                "Rakuten access key": fake_apis.RAKUTEN_ACCESS_KEY, "Ekispert key": fake_apis.EKISPERT_KEY,
                "Durable system key": SYSTEM_KEY, "storage account key": DEV_KEY}
     assert secrets_in(f"x{MODEL_KEY}x", secrets) == ["model key"]  # the scanner finds what it looks for
-    assert DEV_KEY in runtime.settings().storage.connection_string
+    assert DEV_KEY in runtime.settings().storage.connection.connection_string
     world = app.world
     three = [("search_hotpepper_shops", ITALIAN), ("search_vacant_hotels", OSAKA_HOTEL),
              ("searchTransportation", SHINKANSEN)]

@@ -26,7 +26,7 @@ def test_missing_model_names_the_settings_and_how_to_fix_them() -> None:
         _ = settings.model
     assert "AZURE_OPENAI_ENDPOINT" in str(err.value) and "OPENAI_API_KEY" in str(err.value)
     # other sections still work
-    assert settings.storage.connection_string == "UseDevelopmentStorage=true"
+    assert settings.storage.connection.connection_string == "UseDevelopmentStorage=true"
 
 
 def test_azure_endpoint_without_deployment_is_reported() -> None:

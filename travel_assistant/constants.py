@@ -18,8 +18,11 @@ ACTIVITY_CANCEL_TURN: Final = "cancel_model_turn"
 ACTIVITY_FINISH_TURN: Final = "finish_turn"
 TOOL_ACTIVITY_PREFIX: Final = "tool_"
 
-# Identity: App Service authentication (EasyAuth) sets this header; callers cannot forge it when EasyAuth is on.
+# Identity: App Service authentication (EasyAuth) sets this header; callers cannot forge it only when EasyAuth is on.
 HEADER_PRINCIPAL_ID: Final = "X-MS-CLIENT-PRINCIPAL-ID"
+# Every header App Service authentication sets about the caller: trusted only when it is on (chat/identity.py).
+PRINCIPAL_HEADERS: Final = (HEADER_PRINCIPAL_ID, "X-MS-CLIENT-PRINCIPAL-NAME", "X-MS-CLIENT-PRINCIPAL-IDP",
+                            "X-MS-CLIENT-PRINCIPAL")
 LOCAL_USER: Final = "local-user"
 
 # Public ids are ours, never the backend's: prefix + 32 lowercase hex characters.

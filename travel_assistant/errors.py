@@ -19,6 +19,7 @@ class ErrorCode(StrEnum):
     INVALID_QUERY = "invalid_query"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     UNAUTHENTICATED = "unauthenticated"
+    UNTRUSTED_PRINCIPAL = "untrusted_principal"  # principal headers sent while nothing vouches for them
     # Lookups and state
     NOT_FOUND = "not_found"  # no such route
     THREAD_NOT_FOUND = "thread_not_found"
@@ -27,6 +28,7 @@ class ErrorCode(StrEnum):
     FILE_TOO_LARGE = "file_too_large"
     TURN_ACTIVE = "turn_active"
     TURN_FINISHED = "turn_finished"
+    THREAD_MODEL_API_UNAVAILABLE = "thread_model_api_unavailable"  # the thread's conversation is on an API we lack
     # Dependencies
     NOT_CONFIGURED = "not_configured"
     STORAGE_UNAVAILABLE = "storage_unavailable"

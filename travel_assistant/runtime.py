@@ -41,12 +41,24 @@ def reset() -> None:
         cache.cache_clear()  # type: ignore[attr-defined]
 
 
-@on_reset
-@lru_cache(maxsize=1)
-def model_backend() -> ModelBackend:
-    from .model.client import create_backend
+def model_backend(api: str | None = None) -> ModelBackend:
+    """The adapter for model API ``api`` (a thread's own, recorded in its row), MODEL_API's when None. Both APIs
+    take the same provider settings, so a thread started before MODEL_API changed keeps its conversation."""
+    return _model_backend(api or settings().model.api)
 
-    return create_backend(settings().model)
+
+@on_reset
+@lru_cache(maxsize=2)
+def _model_backend(api: str) -> ModelBackend:
+    from dataclasses import replace
+
+    from .model.client import create_backend
+    from .settings import MODEL_APIS
+
+    if api not in MODEL_APIS:
+        raise ValueError(f"model API {api!r} is not one this app serves ({', '.join(MODEL_APIS)})")
+    model = settings().model
+    return create_backend(model if model.api == api else replace(model, api=api))
 
 
 @on_reset
@@ -55,7 +67,7 @@ def thread_registry() -> ThreadRegistry:
     from .storage import ThreadRegistry, open_table
 
     storage = settings().storage
-    return ThreadRegistry(open_table(storage.connection_string, storage.threads_table))
+    return ThreadRegistry(open_table(storage.connection, storage.threads_table))
 
 
 @on_reset
@@ -64,7 +76,7 @@ def step_journal() -> StepJournal:
     from .storage import StepJournal, open_table
 
     storage = settings().storage
-    return StepJournal(open_table(storage.connection_string, storage.turn_steps_table))
+    return StepJournal(open_table(storage.connection, storage.turn_steps_table))
 
 
 @on_reset
@@ -73,7 +85,7 @@ def cleanup_state() -> CleanupState:
     from .storage import CleanupState, open_table
 
     storage = settings().storage
-    return CleanupState(open_table(storage.connection_string, storage.cleanup_state_table))
+    return CleanupState(open_table(storage.connection, storage.cleanup_state_table))
 
 
 @on_reset

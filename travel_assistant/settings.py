@@ -8,6 +8,7 @@ the chat endpoint, while a missing model key stops a chat turn before it starts.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -15,8 +16,10 @@ from urllib.parse import urlparse
 
 from .constants import DEFAULT_CLEANUP_STATE_TABLE, DEFAULT_THREADS_TABLE, DEFAULT_TURN_STEPS_TABLE
 from .ncrontab import ncrontab_problem
+from .storage.connection import TableConnection, read_table_connection
 
 DEFAULT_OPENAI_MODEL = "gpt-5.4-mini"
+MODEL_APIS = ("responses", "assistants")  # every thread row records which one holds its conversation
 DEFAULT_AZURE_ASSISTANTS_API_VERSION = "2024-05-01-preview"
 DEFAULT_HOTPEPPER_ENDPOINT = "https://webservice.recruit.co.jp/hotpepper/gourmet/v1/"
 DEFAULT_RAKUTEN_ENDPOINT = "https://openapi.rakuten.co.jp/engine/api/Travel/VacantHotelSearch/20170426"
@@ -47,7 +50,7 @@ class ModelSettings:
 
 @dataclass(frozen=True)
 class StorageSettings:
-    connection_string: str = field(repr=False)
+    connection: TableConnection  # a connection string, or an identity-based connection (storage/connection.py)
     threads_table: str
     turn_steps_table: str
     cleanup_state_table: str
@@ -65,7 +68,8 @@ class TurnSettings:
 
 @dataclass(frozen=True)
 class AuthSettings:
-    require_principal: bool
+    trust_principal_headers: bool  # App Service authentication is on, or a trusted proxy sets the headers
+    require_principal: bool  # refuse callers without a principal (default: on when the headers are trusted)
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,10 @@ class CleanupSettings:
     purge_lookback_days: int  # how far before the retention cutoff the very first purge starts
 
 
+# A value copied from an example and never filled in: "<your-resource>", "your-key", "YOUR_API_KEY", "changeme".
+_PLACEHOLDER = re.compile(r"<[^<>]*>|^your[-_ ]|^(changeme|change-me|replace-me|xxx+|todo)$", re.IGNORECASE)
+
+
 class _Reader:
     """Reads settings from a mapping and collects every problem instead of stopping at the first."""
 
@@ -106,6 +114,12 @@ class _Reader:
     def text(self, name: str, default: str | None = None) -> str | None:
         value = self.env.get(name, "")
         value = value.strip() if isinstance(value, str) else ""
+        if value and _PLACEHOLDER.search(value):
+            # Refused now, with its name: used as is, a placeholder endpoint fails a minute later as a connection
+            # error, and a placeholder key as a vague 401 from the model service.
+            self.problems.append(f"{name} is a placeholder ({value[:60]!r}): set your real value, or leave it "
+                                 "empty if you do not use it")
+            return default
         return value or default
 
     def required(self, name: str, how: str) -> str:
@@ -227,7 +241,7 @@ class Settings:
 
 def _model(r: _Reader) -> ModelSettings:
     api = (r.text("MODEL_API", "responses") or "responses").lower()
-    if api not in ("responses", "assistants"):
+    if api not in MODEL_APIS:
         r.problems.append(f"MODEL_API={api!r} is not supported: set it to 'responses' (default) or 'assistants'")
         api = "responses"
     timeout = r.number("MODEL_REQUEST_TIMEOUT_SECONDS", 30.0, 1.0, 300.0)
@@ -247,7 +261,10 @@ def _model(r: _Reader) -> ModelSettings:
             assistant_id=r.text("ASSISTANT_ID"),
         )
     api_key = r.text("OPENAI_API_KEY")
-    if api_key is None:
+    if api_key is None and r.text("AZURE_OPENAI_API_KEY") is not None:
+        r.problems.append("AZURE_OPENAI_API_KEY is set but AZURE_OPENAI_ENDPOINT is not: set it to your Azure "
+                          "OpenAI resource (https://<name>.openai.azure.com) and AZURE_OPENAI_DEPLOYMENT")
+    elif api_key is None:
         r.problems.append(
             "No model is configured: set AZURE_OPENAI_ENDPOINT and AZURE_OPENAI_DEPLOYMENT (Azure OpenAI, "
             "with AZURE_OPENAI_API_KEY or Entra ID), or OPENAI_API_KEY (OpenAI)")
@@ -265,11 +282,8 @@ def _model(r: _Reader) -> ModelSettings:
 
 
 def _storage(r: _Reader) -> StorageSettings:
-    conn = r.required(
-        "AzureWebJobsStorage",
-        "set it to a storage connection string (UseDevelopmentStorage=true with Azurite locally)")
     return StorageSettings(
-        connection_string=conn,
+        connection=read_table_connection(r.text, r.problems),
         threads_table=r.text("THREADS_TABLE", DEFAULT_THREADS_TABLE) or DEFAULT_THREADS_TABLE,
         turn_steps_table=r.text("TURN_STEPS_TABLE", DEFAULT_TURN_STEPS_TABLE) or DEFAULT_TURN_STEPS_TABLE,
         cleanup_state_table=r.text("CLEANUP_STATE_TABLE", DEFAULT_CLEANUP_STATE_TABLE) or DEFAULT_CLEANUP_STATE_TABLE,
@@ -285,6 +299,15 @@ def _turn(r: _Reader) -> TurnSettings:
         poll_first_delay_s=r.number("POLL_FIRST_DELAY_SECONDS", 1.0, 0.5, 30.0),
         poll_max_delay_s=r.number("POLL_MAX_DELAY_SECONDS", 8.0, 1.0, 60.0),
     )
+
+
+def _auth(r: _Reader) -> AuthSettings:
+    # App Service sets WEBSITE_AUTH_ENABLED=True when its authentication is on (and then strips caller-sent
+    # X-MS-CLIENT-PRINCIPAL-* headers); TRUST_PRINCIPAL_HEADERS is for another proxy that does the same.
+    platform_auth = (r.text("WEBSITE_AUTH_ENABLED") or "").lower() == "true"
+    trusted = r.boolean("TRUST_PRINCIPAL_HEADERS", False) or platform_auth
+    return AuthSettings(trust_principal_headers=trusted,
+                        require_principal=r.boolean("REQUIRE_AUTHENTICATED_USER", trusted))
 
 
 def _tools(r: _Reader) -> ToolSettings:
@@ -344,13 +367,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     r = _Reader(os.environ if env is None else env)
     sections: dict[str, object] = {}
     problems: dict[str, list[str]] = {}
-    parsers = {"model": _model, "storage": _storage, "turn": _turn, "auth": None,
+    parsers = {"model": _model, "storage": _storage, "turn": _turn, "auth": _auth,
                "tools": _tools, "cleanup": _cleanup}
     for name, parse in parsers.items():
-        if parse is None:
-            sections[name] = AuthSettings(require_principal=r.boolean("REQUIRE_AUTHENTICATED_USER", False))
-        else:
-            sections[name] = parse(r)
+        sections[name] = parse(r)
         problems[name] = r.take()
     secrets = tuple(v for k in SECRET_SETTINGS if (v := r.text(k)) and len(v) >= 8
                     and v != "UseDevelopmentStorage=true")

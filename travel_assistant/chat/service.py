@@ -14,12 +14,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from ..constants import HEADER_PRINCIPAL_ID
 from ..errors import AppError, ErrorCode
 from ..model.errors import ModelError
 from ..model.port import ModelBackend
 from ..redaction import redact
-from ..settings import Settings, SettingsError
+from ..settings import MODEL_APIS, Settings, SettingsError
 from ..storage import ConcurrentUpdate, StorageUnavailable, ThreadRecord
 from ..telemetry import metrics, names, spans
 from ..telemetry.context import current_traceparent
@@ -72,7 +71,7 @@ def turn_view(turn_id: str, snapshot: TurnSnapshot, status_url: str) -> dict[str
 
 class ChatService:
     def __init__(self, settings: Callable[[], Settings], registry: Callable[[], ThreadRegistry],
-                 backend: Callable[[], ModelBackend], runtime: TurnRuntime,
+                 backend: Callable[[str | None], ModelBackend], runtime: TurnRuntime,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self._settings = settings
         self._registry = registry
@@ -111,8 +110,9 @@ class ChatService:
                                            http_status=500))
 
     def _caller(self, request: ApiRequest) -> Caller:
-        return identify(request.header(HEADER_PRINCIPAL_ID),
-                        require_principal=self._settings().auth.require_principal)
+        auth = self._settings().auth
+        return identify(request.headers, trust_principal_headers=auth.trust_principal_headers,
+                        require_principal=auth.require_principal)
 
     @staticmethod
     def _status_url(request: ApiRequest, turn_id: str) -> str:
@@ -123,6 +123,19 @@ class ChatService:
         if record is None:  # someone else's thread looks exactly like a missing one
             raise AppError(ErrorCode.THREAD_NOT_FOUND, f"Thread {thread_id} was not found.", http_status=404)
         return record
+
+    def _thread_model_api(self, record: ThreadRecord) -> str:
+        """The model API holding the thread's conversation (its row says; rows of older versions: MODEL_API's)."""
+        api = record.backend or self._settings().model.api
+        if api not in MODEL_APIS:
+            raise AppError(ErrorCode.THREAD_MODEL_API_UNAVAILABLE,
+                           f"This thread's conversation is held by the model API {api[:40]!r}, which this app does "
+                           f"not serve (MODEL_API can be {' or '.join(MODEL_APIS)}): start a new thread.",
+                           http_status=409)
+        return api
+
+    def _thread_backend(self, record: ThreadRecord) -> ModelBackend:
+        return self._backend(self._thread_model_api(record))
 
     async def _owned_turn(self, caller: Caller, turn_id: str) -> TurnSnapshot:
         snapshot = await self._snapshot(turn_id)
@@ -157,6 +170,7 @@ class ChatService:
         expires_at = now + timedelta(seconds=config.deadline_s) + CLAIM_GRACE
         title = chat.message[:80]
 
+        model_api = settings.model.api
         if chat.thread_id is None:
             thread_id = validation.new_thread_id()
             await asyncio.to_thread(registry.create, ThreadRecord(
@@ -165,7 +179,7 @@ class ChatService:
                 active_turn_claimed_at=now, turn_count=1))
         else:
             thread_id = chat.thread_id
-            busy = await self._claim(caller, thread_id, turn_id, expires_at, now, title)
+            busy, model_api = await self._claim(caller, thread_id, turn_id, expires_at, now, title)
             if busy is not None:
                 url = self._status_url(request, busy)
                 return error_response(AppError(
@@ -173,9 +187,9 @@ class ChatService:
                     http_status=409, details={"turn_id": busy, "status_url": url}), {"Location": url})
 
         spans.annotate(**{names.TURN_ID: turn_id, names.THREAD_ID: thread_id, names.OWNER_KEY: caller.owner_key,
-                          names.MODEL_API: settings.model.api})
+                          names.MODEL_API: model_api})
         turn_input = TurnInput(turn_id, thread_id, caller.owner_key, chat.message, config,
-                               traceparent=current_traceparent()).to_dict()
+                               model_api=model_api, traceparent=current_traceparent()).to_dict()
         try:
             await self._runtime.start(turn_id, turn_input)
         except Exception as exc:
@@ -183,7 +197,7 @@ class ChatService:
             await asyncio.to_thread(registry.release_turn, caller.owner_key, thread_id, turn_id, self._clock())
             raise AppError(ErrorCode.ORCHESTRATION_UNAVAILABLE, "The turn could not be started; try again shortly.",
                            http_status=503, retry_after_s=2) from None
-        metrics.add(names.METRIC_ACTIVE_TURNS, 1, {names.MODEL_API: settings.model.api})
+        metrics.add(names.METRIC_ACTIVE_TURNS, 1, {names.MODEL_API: model_api})
 
         status_url = self._status_url(request, turn_id)
         if wait_s > 0:
@@ -199,19 +213,21 @@ class ChatService:
                            {"Location": status_url, "Retry-After": "1"})
 
     async def _claim(self, caller: Caller, thread_id: str, turn_id: str, expires_at: datetime, now: datetime,
-                     title: str) -> str | None:
-        """Claim the thread for ``turn_id``; returns the id of the turn that holds it instead, if one does."""
+                     title: str) -> tuple[str | None, str]:
+        """Claim the thread for ``turn_id``. Returns the id of the turn that holds it instead (None if the claim
+        succeeded), and the model API that holds the thread's conversation."""
         registry = self._registry()
         record = await self._owned_thread(caller, thread_id)
+        model_api = self._thread_model_api(record)  # before claiming: a turn on the wrong adapter would only fail
         for _ in range(CLAIM_ATTEMPTS):
             if await turn_holds_thread(record, now, self._snapshot):
-                return record.active_turn_id
+                return record.active_turn_id, model_api
             try:
                 await asyncio.to_thread(registry.claim_turn, record, turn_id, expires_at, now, title)
-                return None
+                return None, model_api
             except ConcurrentUpdate:
                 record = await self._owned_thread(caller, thread_id)
-        return record.active_turn_id or "unknown"
+        return record.active_turn_id or "unknown", model_api
 
     async def _wait(self, turn_id: str, wait_s: float) -> TurnSnapshot | None:
         deadline = time.monotonic() + wait_s
@@ -278,7 +294,8 @@ class ChatService:
         messages = []
         if record.backend_thread_id:
             try:
-                found = await asyncio.to_thread(self._backend().list_messages, record.backend_thread_id, limit=limit)
+                found = await asyncio.to_thread(self._thread_backend(record).list_messages, record.backend_thread_id,
+                                                limit=limit)
             except ModelError as error:
                 if error.kind != "not_found":
                     raise
@@ -302,7 +319,7 @@ class ChatService:
                 raise AppError(ErrorCode.TURN_ACTIVE, "The thread changed while it was being deleted; try again.",
                                http_status=409) from None
             return ApiResponse(204)
-        await asyncio.to_thread(self._backend().delete_thread, record.backend_thread_id)  # False: already gone
+        await asyncio.to_thread(self._thread_backend(record).delete_thread, record.backend_thread_id)  # False: gone
         # The conversation is gone now, so the row must go too, even if a message claimed the thread meanwhile: a
         # row left behind would point at nothing and fail every later message. Such a turn ends thread_not_found.
         await asyncio.to_thread(self._registry().delete, caller.owner_key, thread_id)

@@ -4,8 +4,10 @@ The Python Durable client cannot page (one listing returns at most about 100 ins
 240 s, while one purge call over months of turns could delete many thousands of instances. So the purge walks
 forward through time in windows: each window is first listed, and halved while the listing comes back full,
 until it holds fewer instances than one listing page; only then is it purged. Dense periods get narrow windows,
-quiet ones wide windows. A checkpoint records how far the purge got, so each run continues from there; the very
-first run starts a bounded look-back before the cutoff rather than at the beginning of time.
+quiet ones wide windows, and an empty window is widened (doubled) without a purge call until its listing shows
+something, so empty stretches cost a listing or two and never the run's purge budget (CLEANUP_PURGE_MAX_WINDOWS).
+A checkpoint records how far the purge got, so each run continues from there; the very first run starts a bounded
+look-back before the cutoff rather than at the beginning of time.
 """
 
 from __future__ import annotations
@@ -56,15 +58,38 @@ class HistoryPurger:
         width = self._window
         while start < self._cutoff and counts.windows < self._max_windows and not out_of_time():
             end, statuses = await self._fit(start, min(start + width, self._cutoff), counts)
-            counts.instances_purged += await self._history.purge_finished(start, end)
-            counts.windows += 1
-            counts.not_finished += sum(1 for status in statuses if status not in FINISHED_STATES)
+            if not statuses:
+                end, statuses = await self._widen_while_empty(start, end, counts, out_of_time)
+            if statuses:
+                counts.instances_purged += await self._history.purge_finished(start, end)
+                counts.windows += 1
+                counts.not_finished += sum(1 for status in statuses if status not in FINISHED_STATES)
+                # Start the next window as wide as this one turned out, then widen again while it stays sparse.
+                width = min(self._window, (end - start) * 2)
+            else:
+                width = self._window  # nothing to purge in [start, end]; what follows is dense: fit it afresh
             await asyncio.to_thread(self._state.save_purged_until, end)
             counts.purged_until = end
-            # Start the next window as wide as this one turned out, then widen again while it stays sparse.
-            width = min(self._window, (end - start) * 2)
             start = end
         counts.caught_up = start >= self._cutoff
+
+    async def _widen_while_empty(self, start: datetime, end: datetime, counts: HistoryCounts,
+                                 out_of_time: Callable[[], bool]) -> tuple[datetime, list[str]]:
+        """An empty window is doubled until its listing shows instances (or it reaches the cutoff), so that a
+        quiet stretch (weeks before the first deployment, a holiday) costs a few listings, not the run's purge
+        budget: the first run after a deployment then reaches history just past the retention. Returns the
+        widest window that still fits one listing, with its statuses (empty if there is nothing to purge)."""
+        statuses: list[str] = []
+        while end < self._cutoff and not out_of_time():
+            wider = min(start + (end - start) * 2, self._cutoff)
+            found = await self._history.statuses_created(start, wider)
+            counts.queries += 1
+            if len(found) >= LIST_PAGE_CAP:
+                break  # [start, end] is empty and what follows is dense: the next window starts at end
+            end, statuses = wider, found
+            if statuses:
+                break
+        return end, statuses
 
     async def _fit(self, start: datetime, end: datetime, counts: HistoryCounts) -> tuple[datetime, list[str]]:
         """Narrow [start, end] until one listing holds all of it; returns the end and the statuses listed."""

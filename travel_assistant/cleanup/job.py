@@ -40,7 +40,7 @@ class CleanupPorts:
     registry: ThreadRegistry
     journal: StepJournal
     state: CleanupState
-    backend: Callable[[], ModelBackend]
+    backend: Callable[[str | None], ModelBackend]  # the adapter of a model API (a thread's own)
     snapshot: Callable[[str], Awaitable[TurnSnapshot | None]]  # the turn's status, from the orchestration runtime
     history: OrchestrationHistory
 
@@ -66,7 +66,7 @@ class CleanupJob:
 
         async def threads() -> None:
             sweeper = ThreadSweeper(
-                ports.registry, ports.state, ports.backend(), ports.snapshot, now=now, cutoff=cutoff,
+                ports.registry, ports.state, ports.backend, ports.snapshot, now=now, cutoff=cutoff,
                 batch_size=settings.batch_size, max_batches=settings.max_batches,
                 max_concurrency=settings.max_concurrency)
             await sweeper.run(summary.threads, out_of_time)

@@ -34,7 +34,7 @@ logger = logging.getLogger(__name__)
 
 
 class ThreadSweeper:
-    def __init__(self, registry: ThreadRegistry, state: CleanupState, backend: ModelBackend,
+    def __init__(self, registry: ThreadRegistry, state: CleanupState, backend: Callable[[str | None], ModelBackend],
                  snapshot: Callable[[str], Awaitable[TurnSnapshot | None]], *, now: datetime, cutoff: datetime,
                  batch_size: int, max_batches: int, max_concurrency: int) -> None:
         self._registry = registry
@@ -106,7 +106,12 @@ class ThreadSweeper:
     async def _delete_backend_thread(self, record: ThreadRecord, counts: ThreadCounts) -> bool:
         """Delete the backend thread; True when it is gone (now or before)."""
         try:
-            existed = await asyncio.to_thread(self._backend.delete_thread, record.backend_thread_id or "")
+            # Each thread through the adapter of the model API that holds it (MODEL_API may have changed since).
+            backend = self._backend(record.backend or None)
+            existed = await asyncio.to_thread(backend.delete_thread, record.backend_thread_id or "")
+        except ValueError as exc:  # a model API this app does not serve: keep the row, say why
+            self._fail(counts, record, "its model API is not one this app serves", exc)
+            return False
         except ModelError as exc:
             if exc.kind is not ModelErrorKind.NOT_FOUND:
                 self._fail(counts, record, "deleting its backend thread failed", exc)

@@ -10,6 +10,7 @@ terminated cannot lock its thread forever.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
@@ -40,14 +41,20 @@ class ThreadRegistry:
 
     @translate_storage_errors
     def list_for_owner(self, owner_key: str, limit: int = 100) -> list[ThreadRecord]:
+        """The owner's ``limit`` most recently active threads, newest first.
+
+        Table storage returns a partition in key order (random thread ids) and cannot sort by another column, so
+        the whole partition is read and the newest kept. That stays small: the cleanup job deletes threads idle
+        longer than THREAD_RETENTION_DAYS."""
         rows = self._table.query_entities("PartitionKey eq @owner", parameters={"owner": owner_key},
-                                          results_per_page=min(limit, 1000))
-        records = []
-        for entity in rows:
-            records.append(ThreadRecord.from_entity(entity))
-            if len(records) >= limit:
-                break
-        return sorted(records, key=lambda r: r.last_active_at, reverse=True)
+                                          results_per_page=1000)
+        return heapq.nlargest(limit, (ThreadRecord.from_entity(entity) for entity in rows),
+                              key=lambda r: r.last_active_at)
+
+    @translate_storage_errors
+    def probe(self) -> None:
+        """Read at most one key from the table: proof that storage answers and lets this app read (health)."""
+        next(iter(self._table.list_entities(results_per_page=1, select=["PartitionKey"]).by_page()), None)
 
     @translate_storage_errors
     def idle_batch(self, before: datetime, *, after: tuple[str, str] | None = None, limit: int = 200,

@@ -115,19 +115,23 @@ def _bounded_state(state: TurnState) -> dict[str, Any]:
 
 
 class TurnActivities:
-    def __init__(self, backend: Callable[[], ModelBackend], registry: Callable[[], ThreadRegistry],
+    def __init__(self, backend: Callable[[str | None], ModelBackend], registry: Callable[[], ThreadRegistry],
                  journal: Callable[[], StepJournal], clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
-        # Factories, not instances: an activity that never needs the model never builds its client.
-        self._backend = backend
+        # Factories, not instances: an activity that never needs the model never builds its client. The backend
+        # factory takes the model API that holds the thread (the turn input carries it; None: MODEL_API's).
+        self._backend_of_api = backend
         self._registry = registry
         self._journal = journal
         self._clock = clock
 
-    def _clean_failure_test(self) -> Callable[[BaseException], bool]:
+    def _backend(self, payload: dict[str, Any]) -> ModelBackend:
+        return self._backend_of_api(payload.get("model_api") or None)
+
+    def _clean_failure_test(self, payload: dict[str, Any]) -> Callable[[BaseException], bool]:
         """Which failures of a journalled model call leave the step free to run again. With an adapter that finds
         what an earlier attempt did (repeatable_turns), every failure does: the retry cannot post twice, and a
         lost answer (a timeout, a reset) need not end the turn."""
-        if self._backend().repeatable_turns:
+        if self._backend(payload).repeatable_turns:
             return lambda exc: True
         return _failed_cleanly
 
@@ -154,7 +158,7 @@ class TurnActivities:
         run has completed (fetched here, to save the orchestrator a round trip)."""
         result: dict[str, Any] = {"ok": True, "state": _bounded_state(state), "cancel_requested": False}
         if state.status is RunStatus.COMPLETED:
-            reply = self._backend().get_reply(payload["backend_thread_id"], state.run_id)
+            reply = self._backend(payload).get_reply(payload["backend_thread_id"], state.run_id)
             truncated = len(reply.text) > MAX_REPLY_CHARS
             result["reply"] = {"text": reply.text[:MAX_REPLY_CHARS], "truncated": truncated,
                                "files": [{**f.to_dict(), "filename": f.filename[:200]}
@@ -181,7 +185,7 @@ class TurnActivities:
             return {"ok": True, "backend_thread_id": record.backend_thread_id}
         created = self._journal().run_once(
             payload["turn_id"], "create-thread",
-            lambda: {"id": self._backend().create_thread(metadata={"thread_id": payload["thread_id"]})},
+            lambda: {"id": self._backend(payload).create_thread(metadata={"thread_id": payload["thread_id"]})},
             # A failed attempt leaves at most an empty backend thread nobody sees: always safe to try again.
             failed_cleanly=lambda exc: True)
         stored = registry.set_backend_thread(payload["owner_key"], payload["thread_id"], created["id"])
@@ -196,14 +200,14 @@ class TurnActivities:
         request = self._request(payload)
         state = self._journal().run_once(
             payload["turn_id"], "start",
-            lambda: self._backend().start_turn(payload["backend_thread_id"], request).to_dict(),
-            failed_cleanly=self._clean_failure_test())
+            lambda: self._backend(payload).start_turn(payload["backend_thread_id"], request).to_dict(),
+            failed_cleanly=self._clean_failure_test(payload))
         return self._answer(payload, TurnState.from_dict(state))
 
     @_traced(ACTIVITY_POLL_TURN)
     @_guarded
     def poll(self, payload: dict[str, Any]) -> dict[str, Any]:
-        state = self._backend().get_turn_state(payload["backend_thread_id"], payload["run_id"])
+        state = self._backend(payload).get_turn_state(payload["backend_thread_id"], payload["run_id"])
         return self._answer(payload, state)
 
     @_traced(ACTIVITY_SUBMIT_TOOL_OUTPUTS)
@@ -216,15 +220,15 @@ class TurnActivities:
         request = self._request(payload)
         state = self._journal().run_once(
             payload["turn_id"], f"submit-{payload['round']}",
-            lambda: self._backend().submit_tool_outputs(
+            lambda: self._backend(payload).submit_tool_outputs(
                 payload["backend_thread_id"], payload["run_id"], outputs, request).to_dict(),
-            failed_cleanly=self._clean_failure_test())
+            failed_cleanly=self._clean_failure_test(payload))
         return self._answer(payload, TurnState.from_dict(state))
 
     @_traced(ACTIVITY_CANCEL_TURN)
     @_guarded
     def cancel(self, payload: dict[str, Any]) -> dict[str, Any]:
-        state = self._backend().cancel_turn(payload["backend_thread_id"], payload["run_id"])
+        state = self._backend(payload).cancel_turn(payload["backend_thread_id"], payload["run_id"])
         return {"ok": True, "state": _bounded_state(state)}
 
     @_traced(ACTIVITY_FINISH_TURN)

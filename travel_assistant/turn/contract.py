@@ -36,6 +36,7 @@ class TurnInput:
     # The W3C traceparent of the POST /api/chat span: the turn's activities open their spans under it. Optional,
     # so that orchestrations started before it existed still load.
     traceparent: str | None = None
+    model_api: str = ""  # the model API that holds the thread; "" (turns started by older versions): MODEL_API's
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -48,11 +49,13 @@ class TurnInput:
     def from_dict(cls, data: dict[str, Any]) -> TurnInput:
         return cls(turn_id=data["turn_id"], thread_id=data["thread_id"], owner_key=data["owner_key"],
                    message=data["message"], config=TurnConfig(**data.get("config", {})),
-                   traceparent=data.get("traceparent") if isinstance(data.get("traceparent"), str) else None)
+                   traceparent=data.get("traceparent") if isinstance(data.get("traceparent"), str) else None,
+                   model_api=data.get("model_api", ""))
 
     def identity(self) -> dict[str, str]:
         """The ids every activity of this turn needs."""
-        return {"turn_id": self.turn_id, "thread_id": self.thread_id, "owner_key": self.owner_key}
+        ids = {"turn_id": self.turn_id, "thread_id": self.thread_id, "owner_key": self.owner_key}
+        return ids | {"model_api": self.model_api} if self.model_api else ids
 
 
 # How a finished turn is reported (the orchestration output).

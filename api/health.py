@@ -1,0 +1,21 @@
+"""GET /api/health (travel_assistant.health).
+
+Anonymous on purpose: App Service health checks and load balancers call it without a key, and it shows no data
+and no secrets.
+"""
+
+import azure.functions as func
+
+from travel_assistant import runtime
+from travel_assistant.chat.routes import ROUTES
+from travel_assistant.health import health
+
+from ._shell import to_http_response
+
+bp = func.Blueprint()
+
+
+@bp.route(route=ROUTES["health_check"].template, methods=list(ROUTES["health_check"].methods),
+          auth_level=func.AuthLevel.ANONYMOUS)
+def health_check(req: func.HttpRequest) -> func.HttpResponse:
+    return to_http_response(health(runtime.settings, runtime.thread_registry))
