@@ -18,6 +18,7 @@ class ErrorCode(StrEnum):
     INVALID_QUERY = "invalid_query"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     UNAUTHENTICATED = "unauthenticated"
+    INVALID_SIGNATURE = "invalid_signature"  # a webhook whose signature or timestamp does not verify
     # Lookups and state
     NOT_FOUND = "not_found"  # no such route
     THREAD_NOT_FOUND = "thread_not_found"

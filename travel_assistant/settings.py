@@ -7,6 +7,7 @@ the chat endpoint, while a missing model key stops a chat turn before it starts.
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -94,6 +95,13 @@ class CleanupSettings:
     purge_window_hours: int  # the widest creation-time window one history purge covers
     purge_max_windows: int  # history purge calls per run
     purge_lookback_days: int  # how far before the retention cutoff the very first purge starts
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    # MODEL_WEBHOOK_SECRET: the signing secret (whsec_...) the model provider showed when the webhook endpoint was
+    # registered. Unset: POST /api/webhooks/model answers 404 and turns poll as without push.
+    model_secret: str | None = field(repr=False)
 
 
 class _Reader:
@@ -216,6 +224,10 @@ class Settings:
     def cleanup(self) -> CleanupSettings:
         return self._section("cleanup")  # type: ignore[return-value]
 
+    @property
+    def webhooks(self) -> WebhookSettings:
+        return self._section("webhooks")  # type: ignore[return-value]
+
     def problems(self) -> dict[str, list[str]]:
         """Every problem, by section (empty when all is well)."""
         return {name: list(p) for name, p in self._problems.items() if p}
@@ -322,6 +334,20 @@ def _cleanup(r: _Reader) -> CleanupSettings:
     )
 
 
+def _webhooks(r: _Reader) -> WebhookSettings:
+    secret = r.text("MODEL_WEBHOOK_SECRET")
+    if secret is not None:
+        try:
+            valid = secret.startswith("whsec_") and bool(base64.b64decode(secret[6:], validate=True))
+        except ValueError:
+            valid = False
+        if not valid:
+            r.problems.append("MODEL_WEBHOOK_SECRET is not a webhook signing secret: set it to the whsec_... value "
+                              "shown when the webhook endpoint was registered, or unset it")
+            secret = None
+    return WebhookSettings(model_secret=secret)
+
+
 def cleanup_schedule(env: Mapping[str, str] | None = None) -> str:
     """The timer's schedule, read when the function index is built: CLEANUP_SCHEDULE if it is valid, else the
     default. A %SETTING% schedule would leave the timer function in error whenever the setting is absent, and a
@@ -335,7 +361,7 @@ def cleanup_schedule(env: Mapping[str, str] | None = None) -> str:
 
 SECRET_SETTINGS = (
     "AZURE_OPENAI_API_KEY", "OPENAI_API_KEY", "HOTPEPPER_API_KEY", "RAKUTEN_APPLICATION_ID",
-    "RAKUTEN_ACCESS_KEY", "EKISPERT_API_KEY", "AzureWebJobsStorage",
+    "RAKUTEN_ACCESS_KEY", "EKISPERT_API_KEY", "AzureWebJobsStorage", "MODEL_WEBHOOK_SECRET",
 )
 
 
@@ -345,7 +371,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     sections: dict[str, object] = {}
     problems: dict[str, list[str]] = {}
     parsers = {"model": _model, "storage": _storage, "turn": _turn, "auth": None,
-               "tools": _tools, "cleanup": _cleanup}
+               "tools": _tools, "cleanup": _cleanup, "webhooks": _webhooks}
     for name, parse in parsers.items():
         if parse is None:
             sections[name] = AuthSettings(require_principal=r.boolean("REQUIRE_AUTHENTICATED_USER", False))

@@ -85,12 +85,22 @@ class Response:
 
 
 class ResponsesApi:
-    def __init__(self, clock: Clock, ids: Ids, script: ScriptRunner) -> None:
+    def __init__(self, clock: Clock, ids: Ids, script: ScriptRunner,
+                 on_final: Callable[[str, float], None] = lambda response_id, at: None) -> None:
         self.clock = clock
         self.ids = ids
         self.script = script
         self.responses: dict[str, Response] = {}
         self.conversations: dict[str, Conversation] = {}
+        self._on_final = on_final  # (response id, when it is or will be final): the webhook outbox
+
+    def final_status(self, response_id: str) -> str | None:
+        """The status of a finished response (None while it works, or if it is unknown)."""
+        resp = self.responses.get(response_id)
+        if resp is None:
+            return None
+        self._refresh(resp)
+        return resp.status if resp.finished else None
 
     def routes(self) -> list[Route]:
         return [
@@ -174,6 +184,8 @@ class ResponsesApi:
         if not background:
             # A foreground call answers when the model is done: its duration passes at once on the fake clock.
             self._finish(resp, at=now)
+        elif (final_at := ends_at(step, now)) is not None and not isinstance(step, Expire):
+            self._on_final(resp.id, final_at)
         return Reply(200, self._render(resp))
 
     def get_response(self, req: Any, response_id: str) -> Reply:
@@ -188,6 +200,7 @@ class ResponsesApi:
         if resp.finished:
             raise ApiError(400, f"Cannot cancel a response with status '{resp.status}'.")
         resp.status, resp.finished = "cancelled", True
+        self._on_final(resp.id, self.clock.now())
         return Reply(200, self._render(resp))
 
     def delete_response(self, req: Any, response_id: str) -> Reply:

@@ -48,6 +48,7 @@ ROUTES: Final = {route.function: route for route in (
     Route("web_asset", "ui/{name}", ("GET",)),
     Route("openapi_document", "openapi.json", ("GET",)),
     Route("cleanup_now", "ops/cleanup", ("POST",)),
+    Route("model_webhook", "webhooks/model", ("POST",)),
 )}
 
 

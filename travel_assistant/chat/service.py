@@ -23,6 +23,7 @@ from ..settings import Settings, SettingsError
 from ..storage import ConcurrentUpdate, StorageUnavailable, ThreadRecord
 from ..turn.contract import TURN_CANCELLED, TURN_FAILED, TurnConfig, TurnInput
 from ..turn.liveness import TurnRuntime, TurnSnapshot, turn_holds_thread
+from ..webhooks.model import push_configured
 from . import validation
 from .http import ApiRequest, ApiResponse, error_response, expected_failure
 from .identity import Caller, identify
@@ -125,7 +126,7 @@ class ChatService:
         wait_s = validation.parse_wait(request.query.get("wait"))
         settings = self._settings()
         _ = settings.model  # a turn without a usable model would only fail later: say so now
-        config = TurnConfig.from_settings(settings.turn)
+        config = TurnConfig.from_settings(settings.turn, push_events=push_configured(settings))
         registry = self._registry()
         turn_id = validation.new_turn_id()
         now = self._clock()

@@ -38,6 +38,7 @@ from ..redaction import redact
 from . import progress as phases
 from .contract import STORAGE_UNAVAILABLE_KIND, TURN_CANCELLED, TURN_COMPLETED, TURN_FAILED, TurnInput
 from .polling import next_poll_delay, retry_delay
+from .waiting import StepWaiter
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +91,9 @@ class ChatTurn:
         self.tool_record: list[dict[str, Any]] = []
         self.hosted_tools: set[str] = set()
         self.rounds = 0
+        self.waiter = StepWaiter(context, push=self.config.push_events)
+        # With push, the activities that create a response record its id for the webhook route to find the turn.
+        self.push_payload = {"record_response": True} if self.config.push_events else {}
 
     # --- small helpers ----------------------------------------------------------------------------------
 
@@ -107,9 +111,6 @@ class ChatTurn:
             setattr(self.progress, name, value)
         self.progress.elapsed_s = (self.now - self.started_at).total_seconds()
         self.context.set_custom_status(self.progress.to_dict())
-
-    def wait_until(self, fire_at: datetime) -> Task:
-        return self.context.create_timer(min(fire_at, self.deadline))
 
     def payload(self, **extra: Any) -> dict[str, Any]:
         return {**self.turn.identity(), "backend_thread_id": self.backend_thread_id, "run_id": self.run_id,
@@ -135,7 +136,7 @@ class ChatTurn:
         ensured = yield from self._call_model(ACTIVITY_ENSURE_THREAD, self.payload())
         self.backend_thread_id = ensured["backend_thread_id"]
         started = yield from self._call_model(ACTIVITY_START_TURN, self.payload(
-            message=self.turn.message, today=self.today().isoformat()))
+            message=self.turn.message, today=self.today().isoformat(), **self.push_payload))
         state, reply = self._accept(started)
         run_began = self.now
         while True:
@@ -147,7 +148,7 @@ class ChatTurn:
                 delay = next_poll_delay((self.now - run_began).total_seconds(),
                                         first_delay_s=self.config.poll_first_delay_s,
                                         max_delay_s=self.config.poll_max_delay_s, poll_after_ms=state.poll_after_ms)
-                yield self.wait_until(self.now + timedelta(seconds=delay))
+                yield from self.waiter.wait(state.run_id, self.now + timedelta(seconds=delay), self.deadline)
                 if self.now >= self.deadline:
                     continue  # the check above ends the turn
                 polled = yield from self._call_model(ACTIVITY_POLL_TURN, self.payload())
@@ -155,7 +156,7 @@ class ChatTurn:
             elif state.status is RunStatus.REQUIRES_ACTION:
                 outputs = yield from self._run_tools(state)
                 submitted = yield from self._call_model(ACTIVITY_SUBMIT_TOOL_OUTPUTS, self.payload(
-                    outputs=outputs, round=self.rounds, today=self.today().isoformat()))
+                    outputs=outputs, round=self.rounds, today=self.today().isoformat(), **self.push_payload))
                 state, reply = self._accept(submitted)
                 run_began = self.now
             elif state.status is RunStatus.COMPLETED:
