@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import cold_start, environment, fanout, http_client, payload, polling, report, targets, turn_cost
+from . import cold_start, environment, fanout, http_client, payload, polling, push, report, targets, turn_cost
 from .info import describe_environment
 from .measure import PayloadTracker
 
@@ -45,13 +45,15 @@ def main(argv: list[str] | None = None) -> int:
         results["polling"] = polling.run(shared, quick=args.quick, payloads=payloads)
         _step("turn_cost")
         results["turn_cost"] = turn_cost.run(shared, repetitions=1 if args.quick else 7, payloads=payloads)
+        _step("push")
+        results["push"] = push.run(shared, repetitions=1 if args.quick else 7, payloads=payloads)
         _step("fanout")
         results["fanout"] = fanout.run(shared, payloads=payloads)
         _step("payload")
         results["payload"] = payload.run(shared, payloads=payloads)
     results["targets"] = [t.to_dict() for t in targets.evaluate(results)]
     results["environment"] = describe_environment(seconds=round(time.perf_counter() - started, 1))
-    ordered = {key: results[key] for key in ("polling", "turn_cost", "fanout", "cold_start", "payload",
+    ordered = {key: results[key] for key in ("polling", "turn_cost", "push", "fanout", "cold_start", "payload",
                                              "http_client", "targets", "environment", "mode")}
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(ordered, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

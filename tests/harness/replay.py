@@ -24,7 +24,6 @@ from __future__ import annotations
 import heapq
 import itertools
 import json
-import math
 import threading
 import time
 from collections.abc import Callable
@@ -65,9 +64,9 @@ class VirtualClock:
         self._now += timedelta(seconds=seconds)
 
     def at_seconds(self, seconds: float) -> datetime:
-        """The first moment (to the microsecond) at least ``seconds`` after the origin (the inverse of
-        ``seconds()``, rounded up so that a source due at ``seconds`` is due there)."""
-        return self._origin + timedelta(microseconds=math.ceil(seconds * 1_000_000))
+        """The moment ``seconds`` after the origin, to the nearest microsecond (the inverse of ``seconds()``; a
+        source compares its float times with a microsecond's tolerance)."""
+        return self._origin + timedelta(microseconds=round(seconds * 1_000_000))
 
 
 def _ts(moment: datetime) -> str:

@@ -91,7 +91,7 @@ class ChatTurn:
         self.tool_record: list[dict[str, Any]] = []
         self.hosted_tools: set[str] = set()
         self.rounds = 0
-        self.waiter = StepWaiter(context, push=self.config.push_events)
+        self.waiter = StepWaiter(context, push=self.config.push_events, timer=self.wait_until)
         # With push, the activities that create a response record its id for the webhook route to find the turn.
         self.push_payload = {"record_response": True} if self.config.push_events else {}
 
@@ -111,6 +111,9 @@ class ChatTurn:
             setattr(self.progress, name, value)
         self.progress.elapsed_s = (self.now - self.started_at).total_seconds()
         self.context.set_custom_status(self.progress.to_dict())
+
+    def wait_until(self, fire_at: datetime) -> Task:
+        return self.context.create_timer(min(fire_at, self.deadline))
 
     def payload(self, **extra: Any) -> dict[str, Any]:
         return {**self.turn.identity(), "backend_thread_id": self.backend_thread_id, "run_id": self.run_id,
@@ -148,7 +151,7 @@ class ChatTurn:
                 delay = next_poll_delay((self.now - run_began).total_seconds(),
                                         first_delay_s=self.config.poll_first_delay_s,
                                         max_delay_s=self.config.poll_max_delay_s, poll_after_ms=state.poll_after_ms)
-                yield from self.waiter.wait(state.run_id, self.now + timedelta(seconds=delay), self.deadline)
+                yield from self.waiter.wait(state.run_id, self.now + timedelta(seconds=delay))
                 if self.now >= self.deadline:
                     continue  # the check above ends the turn
                 polled = yield from self._call_model(ACTIVITY_POLL_TURN, self.payload())

@@ -27,7 +27,7 @@ Deterministic: it decides from the orchestration's own history only, and emits n
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -45,25 +45,26 @@ def step_done_event(response_id: str) -> str:
 class StepWaiter:
     """One per turn execution (rebuilt on every replay from the same history, like the rest of ChatTurn)."""
 
-    def __init__(self, context: Any, *, push: bool) -> None:
+    def __init__(self, context: Any, *, push: bool, timer: Callable[[datetime], Any]) -> None:
         self._context = context
         self._push = push
+        self._timer = timer  # a durable timer for a moment (the turn caps it at its deadline)
         self._heard: set[str] = set()  # responses whose event was honoured
         self._waited_on = ""  # the response the previous wait was for
         self.push_missed = False  # a step ended without its event: poll normally from then on
 
-    def wait(self, run_id: str, fire_at: datetime, deadline: datetime) -> Generator[Any, Any, str]:
-        """Wait until ``fire_at`` (never past ``deadline``) or, with push, until the step's event if sooner.
-        Returns "event" or "timer"."""
+    def wait(self, run_id: str, fire_at: datetime) -> Generator[Any, Any, str]:
+        """Wait until ``fire_at`` or, with push, until the step's event (the timer then is at least
+        PUSH_FALLBACK_DELAY_S away). Returns "event" or "timer"."""
         if self._waited_on and run_id != self._waited_on and self._waited_on not in self._heard:
             self.push_missed = True  # the previous step was seen over by a poll after a timer, not by its event
         self._waited_on = run_id
         if not self._push or self.push_missed or run_id in self._heard:
-            yield self._context.create_timer(min(fire_at, deadline))
+            yield self._timer(fire_at)
             return "timer"
         now = self._context.current_utc_datetime
         fallback = max(fire_at, now + timedelta(seconds=PUSH_FALLBACK_DELAY_S))
-        timer = self._context.create_timer(min(fallback, deadline))
+        timer = self._timer(fallback)
         # str: the Python Durable client JSON-encodes an event's payload twice, so it arrives as JSON text (unused:
         # the poll that follows tells the state).
         event = self._context.wait_for_external_event(step_done_event(run_id), expected_type=str)
