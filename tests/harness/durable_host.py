@@ -182,6 +182,8 @@ class FakeDurableHost:
                               durations=self.durations)
             with self._lock:
                 self.live[instance_id] = harness
+                for name, text in instance.extra.pop("events", []):  # raised while it was Pending
+                    harness.raise_event_json(name, text)
             try:
                 result = harness.run(instance.name, instance.input, instance_id)
             except Exception as exc:  # harness trouble (e.g. non-determinism) = the instance fails
@@ -327,10 +329,13 @@ class FakeDurableHost:
             instance = self.instances.get(instance_id)
         if live is None and instance is None:
             return 404, None
-        if live is None:
-            return 410, None  # a finished instance (this host runs each one to its end at once)
-        live.raise_event_json(name, text)
         with self._lock:
+            if live is None and instance is not None and instance.status in ("Pending", "Running"):
+                instance.extra.setdefault("events", []).append((name, text))  # kept until it runs
+            elif live is None:
+                return 410, None  # a finished instance (this host runs each one to its end at once)
+            else:
+                live.raise_event_json(name, text)
             self.raised.append((instance_id, name, text))
         return 202, None
 
