@@ -24,6 +24,7 @@ from devtools.fake_openai.webhooks import new_secret, sign
 from tests.harness.replay import EVENT_RAISED, TIMER_FIRED, Harness
 from tests.harness.world import OWNER, PushLine, World, push_line
 from travel_assistant import runtime
+from travel_assistant.constants import HEADER_PRINCIPAL_ID
 from travel_assistant.turn.waiting import PUSH_FALLBACK_DELAY_S, step_done_event
 
 pytestmark = pytest.mark.azurite
@@ -199,17 +200,22 @@ def test_a_turn_without_the_secret_polls_as_before(world: World) -> None:
 
 
 @pytest.mark.parametrize("world", ["responses"], indirect=True)
-def test_a_cancel_by_the_user_ends_a_push_turn(world: World, line: PushLine) -> None:
-    """Cancel is honoured at the next poll; with push that is the fallback timer's (the webhook comes only once
-    the model is done)."""
+def test_a_cancel_by_the_user_wakes_a_push_turn_at_once(world: World, line: PushLine) -> None:
+    """The cancel route raises the cancel event for a push turn: it does not wait for the sparse fallback timer."""
     world.model.set_script([Hang()])
+    answers = []
 
-    def press_cancel(run: Any) -> None:
-        runtime.thread_registry().request_cancel(OWNER, run.thread_id, run.turn_id)
+    def press_cancel(run: Any) -> None:  # through the app's real cancel route, as the chat page would
+        request = Request(f"{line.functions.url}/api/chat/{run.turn_id}/cancel", data=b"", method="POST",
+                          headers={HEADER_PRINCIPAL_ID: "employee-1"})
+        with urlopen(request, timeout=30) as answer:
+            answers.append(answer.status)
 
     run = world.run_turn("こんにちは", hooks={5: press_cancel})
+    assert answers == [202]
     assert run.status == "cancelled"
-    assert run.result.elapsed_s <= PUSH_FALLBACK_DELAY_S + 1
+    assert run.result.elapsed_s <= 5.5
+    assert [name for _, name, _ in line.durable.raised] == ["turn_cancel_requested"]
 
 
 # --- the webhook route ----------------------------------------------------------------------------------------

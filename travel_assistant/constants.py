@@ -22,6 +22,8 @@ TOOL_ACTIVITY_PREFIX: Final = "tool_"
 # Raised as EVENT_MODEL_STEP_DONE + "_" + the response id (see travel_assistant/turn/waiting.py for why the id is
 # in the name); routes that know a response ended raise it: the model webhook, and the events route.
 EVENT_MODEL_STEP_DONE: Final = "model_step_done"
+# The user pressed cancel (POST /api/chat/{turn_id}/cancel): wakes a push turn, whose fallback timer is sparse.
+EVENT_TURN_CANCEL_REQUESTED: Final = "turn_cancel_requested"
 
 # Identity: App Service authentication (EasyAuth) sets this header; callers cannot forge it when EasyAuth is on.
 HEADER_PRINCIPAL_ID: Final = "X-MS-CLIENT-PRINCIPAL-ID"

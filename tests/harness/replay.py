@@ -240,8 +240,10 @@ class Harness:
                 deliver()
 
     def _next_wakeup(self) -> datetime | None:
+        """The next moment a hook or an outside source needs the clock to stop (a hook that raises an event, or
+        presses cancel, must happen at its time, not at the next timer's)."""
         moments = [m for next_due, _ in self._wakeups if (m := next_due()) is not None]
-        return min(moments, default=None)
+        return min([*moments, *(h.at for h in self._hooks)], default=None)
 
     def _take_inbox(self, queue: list[tuple[datetime, int, dict[str, Any]]], sequence: Any) -> None:
         with self._inbox_lock:

@@ -143,12 +143,15 @@ class World:
             model, clock = self.model, self.clock
             harness.wake_at(lambda: None if (due := model.next_webhook_due()) is None else clock.at_seconds(due),
                             model.deliver_webhooks)
+            # Known to the Durable host too, so the app's routes (cancel) find the running turn there.
+            self.push.durable.add_instance(turn_id, now, status="Running", input_=turn.to_dict())
             self.push.durable.live[turn_id] = harness
         try:
             run.result = harness.run("chat_turn", turn.to_dict(), instance_id=turn_id)
         finally:
             if self.push is not None:
                 self.push.durable.live.pop(turn_id, None)
+                self.push.durable.instances[turn_id].status = "Completed"
         if check:
             self.check_invariants(run)
         return run

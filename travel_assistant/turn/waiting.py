@@ -31,7 +31,7 @@ from collections.abc import Callable, Generator
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..constants import EVENT_MODEL_STEP_DONE
+from ..constants import EVENT_MODEL_STEP_DONE, EVENT_TURN_CANCEL_REQUESTED
 
 # The fallback poll while a push event is expected: a lost event costs at most this much delay, once per turn.
 PUSH_FALLBACK_DELAY_S = 30.0
@@ -49,13 +49,13 @@ class StepWaiter:
         self._context = context
         self._push = push
         self._timer = timer  # a durable timer for a moment (the turn caps it at its deadline)
-        self._heard: set[str] = set()  # responses whose event was honoured
+        self._heard: set[str] = set()  # responses whose event was honoured (and the cancel event, once)
         self._waited_on = ""  # the response the previous wait was for
         self.push_missed = False  # a step ended without its event: poll normally from then on
 
     def wait(self, run_id: str, fire_at: datetime) -> Generator[Any, Any, str]:
-        """Wait until ``fire_at`` or, with push, until the step's event (the timer then is at least
-        PUSH_FALLBACK_DELAY_S away). Returns "event" or "timer"."""
+        """Wait until ``fire_at`` or, with push, until the step's event or the user's cancel (the timer then is at
+        least PUSH_FALLBACK_DELAY_S away). Returns "event", "cancel" or "timer"; after any, the caller polls."""
         if self._waited_on and run_id != self._waited_on and self._waited_on not in self._heard:
             self.push_missed = True  # the previous step was seen over by a poll after a timer, not by its event
         self._waited_on = run_id
@@ -68,9 +68,19 @@ class StepWaiter:
         # str: the Python Durable client JSON-encodes an event's payload twice, so it arrives as JSON text (unused:
         # the poll that follows tells the state).
         event = self._context.wait_for_external_event(step_done_event(run_id), expected_type=str)
-        winner = yield self._context.task_any([event, timer])
+        waits = [event, timer]
+        if EVENT_TURN_CANCEL_REQUESTED not in self._heard:
+            cancel = self._context.wait_for_external_event(EVENT_TURN_CANCEL_REQUESTED, expected_type=str)
+            waits.insert(1, cancel)
+        winner = yield self._context.task_any(waits)
         if winner is timer:
             return "timer"
         timer.cancel()
-        self._heard.add(run_id)
-        return "event"
+        if winner is event:
+            self._heard.add(run_id)
+            return "event"
+        # The poll that follows reads the cancel flag. Honoured once: the SDK would hand a buffered cancel event
+        # to every later wait for its name.
+        self._heard.add(EVENT_TURN_CANCEL_REQUESTED)
+        self._waited_on = ""  # this wait says nothing about the step's own event
+        return "cancel"
