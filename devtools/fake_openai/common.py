@@ -30,11 +30,12 @@ def not_found(kind: str, ident: str) -> ApiError:
 
 @dataclass
 class Reply:
-    """A handler's answer: status, JSON body, extra headers."""
+    """A handler's answer: status, JSON body, extra headers; or, with ``stream``, Server-Sent Events."""
 
     status: int = 200
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    stream: Any = None  # an iterator of SSE bytes (sent as text/event-stream, the connection closes after it)
 
 
 class Ids:

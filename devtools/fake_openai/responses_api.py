@@ -34,6 +34,7 @@ from .common import (
     phase,
     require_str,
 )
+from . import streaming
 from .steps import (
     Answer,
     CallTools,
@@ -82,6 +83,8 @@ class Response:
     incomplete_reason: str | None = None
     usage: dict[str, Any] | None = None
     completed_at: int | None = None
+    stream: bool = False  # created with stream: true (only then can it be streamed again)
+    message_id: str = ""  # the id its answer message gets (known from the start: deltas carry it)
 
 
 class ResponsesApi:
@@ -93,6 +96,8 @@ class ResponsesApi:
         self.responses: dict[str, Response] = {}
         self.conversations: dict[str, Conversation] = {}
         self._on_final = on_final  # (response id, when it is or will be final): the webhook outbox
+        self.stream_idle_timeout_s = 2.0  # real seconds a stream waits for the clock to move before it ends
+        self.lock: Any = None  # the server's lock: a stream reads the response under it while it waits
 
     def final_status(self, response_id: str) -> str | None:
         """The status of a finished response (None while it works, or if it is unknown)."""
@@ -177,7 +182,8 @@ class ResponsesApi:
         resp = Response(id=self.ids.hex("resp_"), created_at=now,
                         body={**body, "model": model, "metadata": metadata}, input_items=items, step=step,
                         conversation_id=conv.id if conv else None, background=background,
-                        retain_until=retain_until)
+                        retain_until=retain_until, stream=body.get("stream") is True,
+                        message_id=self.ids.hex("msg_"))
         self.responses[resp.id] = resp
         if conv is not None:
             conv.response_ids.append(resp.id)
@@ -186,10 +192,31 @@ class ResponsesApi:
             self._finish(resp, at=now)
         elif (final_at := ends_at(step, now)) is not None and not isinstance(step, Expire):
             self._on_final(resp.id, final_at)
+        if resp.stream:
+            return self._stream(resp, -1)
         return Reply(200, self._render(resp))
 
     def get_response(self, req: Any, response_id: str) -> Reply:
-        return Reply(200, self._render(self._readable(response_id)))
+        resp = self._readable(response_id)
+        if req.query.get("stream") == "true":
+            if not resp.background or not resp.stream:
+                raise ApiError(400, "This response cannot be streamed because it was not created with "
+                                    "background=true and stream=true.")
+            try:
+                starting_after = int(req.query.get("starting_after", "-1"))
+            except ValueError:
+                raise ApiError(400, "Invalid 'starting_after': expected an integer.", param="starting_after") from None
+            return self._stream(resp, starting_after)
+        return Reply(200, self._render(resp))
+
+    def _stream(self, resp: Response, starting_after: int) -> Reply:
+        def events() -> tuple[list[Any], float, bool]:
+            with self.lock:
+                self._refresh(resp)
+                now = self.clock.now()
+                return streaming.timeline(resp, self._render, now), now, resp.finished
+
+        return Reply(200, stream=streaming.sse(events, starting_after, self.stream_idle_timeout_s))
 
     def cancel_response(self, req: Any, response_id: str) -> Reply:
         resp = self._readable(response_id)
@@ -257,11 +284,11 @@ class ResponsesApi:
             resp.status = "completed"
             if step.code_interpreter:
                 resp.output.append(self._code_interpreter_item())
-            resp.output.append(self._message_item(step.text, "completed"))
+            resp.output.append(self._message_item(step.text, "completed", resp.message_id))
         elif isinstance(step, Incomplete):
             resp.status, resp.incomplete_reason = "incomplete", step.reason
             if step.text:
-                resp.output.append(self._message_item(step.text, "incomplete"))
+                resp.output.append(self._message_item(step.text, "incomplete", resp.message_id))
         usage = step.usage if isinstance(step, CallTools | Answer | Incomplete) else None
         if usage is not None:
             resp.usage = {"input_tokens": usage.input_tokens,
@@ -274,8 +301,8 @@ class ResponsesApi:
             for item in [*resp.input_items, *resp.output]:
                 _append(conv, item)
 
-    def _message_item(self, text: str, status: str) -> dict[str, Any]:
-        return {"id": self.ids.hex("msg_"), "type": "message", "role": "assistant", "status": status,
+    def _message_item(self, text: str, status: str, item_id: str | None = None) -> dict[str, Any]:
+        return {"id": item_id or self.ids.hex("msg_"), "type": "message", "role": "assistant", "status": status,
                 "content": [{"type": "output_text", "text": text, "annotations": [], "logprobs": []}]}
 
     def _code_interpreter_item(self) -> dict[str, Any]:

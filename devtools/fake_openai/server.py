@@ -102,6 +102,7 @@ class FakeOpenAI:
         ids = Ids(seed)
         self._clock = clock_
         self.responses_api = ResponsesApi(clock_, ids, self._script, on_final=self._schedule_webhook)
+        self.responses_api.lock = self._lock
         self.webhooks = WebhookSender(webhook_url, webhook_secret, webhook_delay_s, ids, self._final_status)
         self._webhook_autosend = webhook_autosend
         self._autosend_stop = threading.Event()
@@ -305,6 +306,9 @@ class FakeOpenAI:
             return
 
         reply = self._dispatch(record, raw, prefix)
+        if reply.stream is not None:
+            handler.send_stream(reply.status, reply.stream)
+            return
         if method == "GET" and self.poll_after_ms is not None and reply.status == 200:
             reply.headers.setdefault("openai-poll-after-ms", str(self.poll_after_ms))
         handler.send(reply.status, json.dumps(reply.body, ensure_ascii=False).encode("utf-8"), reply.headers)
@@ -427,6 +431,22 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(payload)
+
+    def send_stream(self, status: int, chunks: Any) -> None:
+        """Server-Sent Events: no Content-Length, so the connection closes after the last event."""
+        self.send_response(status)
+        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Connection", "close")
+        self.send_header("x-request-id", "req_fake")
+        self.end_headers()
+        self.close_connection = True
+        try:
+            for chunk in chunks:
+                self.wfile.write(chunk)
+                self.wfile.flush()
+        except OSError:
+            pass  # the client went away (it resumes with starting_after)
 
     def reset(self) -> None:
         """Drop the connection with RST (SO_LINGER 0), as a crashed proxy or a reset network path would."""
