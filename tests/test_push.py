@@ -22,7 +22,7 @@ import pytest
 from devtools.fake_openai import Answer, CallTools, Hang
 from devtools.fake_openai.webhooks import new_secret, sign
 from tests.harness.replay import EVENT_RAISED, TIMER_FIRED, Harness
-from tests.harness.world import OWNER, PushLine, World, push_line
+from tests.harness.world import PushLine, World, push_line
 from travel_assistant import runtime
 from travel_assistant.constants import HEADER_PRINCIPAL_ID
 from travel_assistant.turn.waiting import PUSH_FALLBACK_DELAY_S, step_done_event

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from . import streaming
 from .common import (
     ApiError,
     Clock,
@@ -34,7 +35,6 @@ from .common import (
     phase,
     require_str,
 )
-from . import streaming
 from .steps import (
     Answer,
     CallTools,

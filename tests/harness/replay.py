@@ -367,7 +367,8 @@ class Harness:
         events = [e for e in result.history if e["EventType"] != EXECUTION_COMPLETED]
         replay = run_episode(self.handle, instance_id, input_json, json.loads(json.dumps(events)), self.schema)
         actions = flatten_actions(replay.get("actions", []))
-        if _comparable(actions) != _comparable(result.actions) or replay.get("output") != result.output or not replay.get("isDone"):
+        if (_comparable(actions) != _comparable(result.actions) or replay.get("output") != result.output
+                or not replay.get("isDone")):
             raise AssertionError("non-deterministic orchestrator: a full replay produced different actions "
                                  f"({_first_difference(result.actions, actions)})")
 

@@ -22,8 +22,8 @@ _LAZY = {"CleanupState": ".cleanup_state", "StepJournal": ".journal", "ThreadReg
          "ResponseIndex": ".response_index",
          "open_table": ".tables"}
 
-__all__ = ["CleanupState", "ConcurrentUpdate", "ResponseIndex", "StepJournal", "StepUncertain", "StorageUnavailable", "ThreadRecord",
-           "ThreadRegistry", "open_table"]
+__all__ = ["CleanupState", "ConcurrentUpdate", "ResponseIndex", "StepJournal", "StepUncertain", "StorageUnavailable",
+           "ThreadRecord", "ThreadRegistry", "open_table"]
 
 
 def __getattr__(name: str) -> Any:

@@ -13,6 +13,7 @@ turn's step rows (StepJournal.forget_turn deletes by turn id).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from datetime import UTC, datetime
 
@@ -57,11 +58,10 @@ class ResponseIndex:
 
     @translate_storage_errors
     def mark_seen(self, webhook_id: str) -> None:
-        try:
+        # A concurrent delivery of the same webhook may get there first: the same outcome.
+        with contextlib.suppress(ResourceExistsError):
             self._table.create_entity({"PartitionKey": _webhook_key(webhook_id), "RowKey": "seen",
                                        "seen_at": datetime.now(UTC)})
-        except ResourceExistsError:
-            pass  # a concurrent delivery of the same webhook got there first: same outcome
 
 
 def usable_key(text: str) -> bool:
