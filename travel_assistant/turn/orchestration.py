@@ -12,6 +12,7 @@ expected failures: Durable would turn a raised exception into an untyped error s
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Generator
@@ -49,6 +50,9 @@ FINISH_ATTEMPTS = 5
 TOOL_RETRY_DELAY_S = 2.0
 # Room for all of a round's tool outputs in the one submit activity input, under Durable's 45 KB.
 SUBMIT_OUTPUTS_BUDGET = MAX_ACTIVITY_PAYLOAD_BYTES - 4000
+# Validation is pure, and every episode replays it for every tool call of the turn so far (a JSON Schema check,
+# about a third of a millisecond each): remember the answers. They are shared between replays: never changed.
+_validate_call = functools.lru_cache(maxsize=512)(tools.validate_call)
 
 
 class TurnEnded(Exception):
@@ -245,7 +249,7 @@ class ChatTurn:
         today = self.today()
         pending = []
         for call in calls:
-            checked = tools.validate_call(call.name, call.arguments, today)
+            checked = _validate_call(call.name, call.arguments, today)
             if checked.get("ok"):
                 pending.append((call, checked["arguments"]))
             else:
