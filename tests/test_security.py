@@ -240,6 +240,18 @@ def test_no_secret_reaches_logs_status_history_or_responses(app: App, fake_apis:
     assert {where: found for where, found in leaks.items() if found} == {}
 
 
+def test_the_capture_and_the_scan_are_not_blind(all_logs: Capture) -> None:
+    """A record that bypasses the app's scrubbing (built by hand, not by the logging module's factory) is seen
+    with its secret; the same message logged normally is scrubbed."""
+    raw = logging.LogRecord("travel_assistant", logging.DEBUG, __file__, 1, "the key is %s", (MODEL_KEY,), None)
+    logging.getLogger("travel_assistant").handle(raw)
+    assert secrets_in("\n".join(all_logs.lines), {"model key": MODEL_KEY}) == ["model key"]
+    all_logs.lines.clear()
+    runtime.reset()
+    logging.getLogger("travel_assistant").debug("the key is %s and the code=%s", MODEL_KEY, SYSTEM_KEY)
+    assert all_logs.lines and secrets_in("\n".join(all_logs.lines), {"m": MODEL_KEY, "s": SYSTEM_KEY}) == []
+
+
 @pytest.mark.parametrize("world", ["responses"], indirect=True)
 def test_the_webhook_secret_reaches_no_log_history_status_or_response(world: World, all_logs: Capture,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
@@ -283,18 +295,6 @@ def test_the_webhook_secret_reaches_no_log_history_status_or_response(world: Wor
              "settings repr": secrets_in(repr(runtime.settings().webhooks), secrets)}
     assert b"invalid_signature" in b"".join(answers)
     assert {where: found for where, found in leaks.items() if found} == {}
-
-
-def test_the_capture_and_the_scan_are_not_blind(all_logs: Capture) -> None:
-    """A record that bypasses the app's scrubbing (built by hand, not by the logging module's factory) is seen
-    with its secret; the same message logged normally is scrubbed."""
-    raw = logging.LogRecord("travel_assistant", logging.DEBUG, __file__, 1, "the key is %s", (MODEL_KEY,), None)
-    logging.getLogger("travel_assistant").handle(raw)
-    assert secrets_in("\n".join(all_logs.lines), {"model key": MODEL_KEY}) == ["model key"]
-    all_logs.lines.clear()
-    runtime.reset()
-    logging.getLogger("travel_assistant").debug("the key is %s and the code=%s", MODEL_KEY, SYSTEM_KEY)
-    assert all_logs.lines and secrets_in("\n".join(all_logs.lines), {"m": MODEL_KEY, "s": SYSTEM_KEY}) == []
 
 
 # --- prompt injection through tool results ----------------------------------------------------------------------
