@@ -35,6 +35,9 @@ class DurableTurnRuntime:
     async def start(self, turn_id: str, turn_input: dict[str, Any]) -> None:
         await self._client.start_new(ORCHESTRATOR_CHAT_TURN, instance_id=turn_id, client_input=turn_input)
 
+    async def raise_event(self, turn_id: str, name: str, data: Any = None) -> None:
+        await self._client.raise_event(turn_id, name, data)
+
     async def snapshot(self, turn_id: str) -> TurnSnapshot | None:
         status = await self._client.get_status(turn_id, show_input=True)
         if not status or status.runtime_status is None:

@@ -16,6 +16,7 @@ from . import (
     http_client,
     payload,
     polling,
+    push,
     report,
     storage_transactions,
     targets,
@@ -59,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         results["turn_cost"] = turn_cost.run(shared, repetitions=1 if args.quick else 7, payloads=payloads)
         _step("storage_transactions")
         results["storage_transactions"] = storage_transactions.run(shared)
+        _step("push")
+        results["push"] = push.run(shared, repetitions=1 if args.quick else 7, payloads=payloads)
         _step("fanout")
         results["fanout"] = fanout.run(shared, payloads=payloads)
         _step("payload")
@@ -67,9 +70,9 @@ def main(argv: list[str] | None = None) -> int:
         results["telemetry_cost"] = telemetry_cost.run(shared, repetitions=1 if args.quick else 7)
     results["targets"] = [t.to_dict() for t in targets.evaluate(results)]
     results["environment"] = describe_environment(seconds=round(time.perf_counter() - started, 1))
-    ordered = {key: results[key] for key in ("polling", "turn_cost", "storage_transactions", "fanout", "cold_start",
-                                             "payload", "http_client", "telemetry_cost", "targets", "environment",
-                                             "mode")}
+    ordered = {key: results[key] for key in ("polling", "turn_cost", "push", "storage_transactions", "fanout",
+                                             "cold_start", "payload", "http_client", "telemetry_cost", "targets",
+                                             "environment", "mode")}
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(ordered, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     print(report.render(ordered))

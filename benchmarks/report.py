@@ -49,6 +49,16 @@ def render(results: dict[str, Any]) -> str:
                   [[name, f["table_requests"], " ".join(f"{m} {n}" for m, n in f["table_requests_by_method"].items()),
                     f["activities"], f["timers"], f["dts_actions"]] for name, f in (("plain", store["plain"]),
                                                                                    ("tools", store["tools"]))])
+    push = results["push"]
+    out += [f"**push** (tools turn {push['split']} s; webhook {_cell(push['webhook_delay_s'])} s after each step "
+            f"ends; model done -> acts = worst step, virtual s; CPU = median of {push['push']['repetitions']})", ""]
+    out += _table(["turn", "polls", "timers", "history events", "episodes", "replayed events",
+                   "orchestrator CPU (ms)", "model done -> acts (s)", "by step (s)"],
+                  [[name, f["polls"], f["timers"], f["history_events"], f["episodes"], f["replayed_events"],
+                    f["orchestrator_cpu_ms"], f["model_done_to_acts_s"],
+                    " / ".join(_cell(v) for v in f["model_done_to_acts_by_step_s"])]
+                   for name, f in (("polling only", push["polling_only"]), ("push", push["push"]),
+                                   ("push, first webhook lost", push["push_first_webhook_lost"]))])
     fan, cold, payload, http = (results[k] for k in ("fanout", "cold_start", "payload", "http_client"))
     out += ["**other figures**", ""]
     out += _table(["benchmark", "figure", "value"], [

@@ -9,6 +9,9 @@ from typing import Any
 
 SHORT_RUN_MAX_S = 10  # "for durations up to 10 s"
 LONG_RUN_MIN_S = 30  # "for durations of 30 s and more"
+# The two-round tool turn before push existed (docs/benchmarks.md at commit 0a6b33a): polling only must not get worse.
+POLLING_ONLY_HISTORY_EVENTS = 184
+POLLING_ONLY_EPISODES = 46
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,16 @@ def evaluate(results: dict[str, Any]) -> list[Target]:
     checks.append(_check("turn_cost.tools.history_events", "<= 120", tools["history_events"], lambda v: v <= 120))
     checks.append(_check("turn_cost.tools.orchestrator_cpu_ms", "<= 50", tools["orchestrator_cpu_ms"],
                          lambda v: v <= 50))
+    # issue 13: push instead of polling, for the same two-round tool turn, measured in the same run
+    push, polling_only = results["push"]["push"], results["push"]["polling_only"]
+    checks.append(_check("push.history_events", "<= 80", push["history_events"], lambda v: v <= 80))
+    checks.append(_check("push.orchestrator_cpu_ms", "<= 80", push["orchestrator_cpu_ms"], lambda v: v <= 80))
+    checks.append(_check("push.episodes", "<= 20", push["episodes"], lambda v: v <= 20))
+    checks.append(_check("push.model_done_to_acts_s", "<= 0.3", push["model_done_to_acts_s"], lambda v: v <= 0.3))
+    checks.append(_check("push.polling_only.history_events", f"<= {POLLING_ONLY_HISTORY_EVENTS} (before push)",
+                         polling_only["history_events"], lambda v: v <= POLLING_ONLY_HISTORY_EVENTS))
+    checks.append(_check("push.polling_only.episodes", f"<= {POLLING_ONLY_EPISODES} (before push)",
+                         polling_only["episodes"], lambda v: v <= POLLING_ONLY_EPISODES))
     checks.append(_check("fanout.parallel_s", "<= 3.5", results["fanout"]["parallel_s"], lambda v: v <= 3.5))
     checks.append(_check("cold_start.ratio", "<= 1.3", results["cold_start"]["ratio"], lambda v: v <= 1.3))
     payload = results["payload"]

@@ -44,7 +44,7 @@ def results(azurite: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
 
 
 def test_top_level_keys(results: dict[str, Any]) -> None:
-    assert {"polling", "turn_cost", "storage_transactions", "fanout", "cold_start", "payload", "http_client",
+    assert {"polling", "turn_cost", "push", "storage_transactions", "fanout", "cold_start", "payload", "http_client",
             "targets", "environment"} <= set(results)
     assert results["mode"] == "quick"
 
@@ -63,6 +63,14 @@ def test_turn_cost(results: dict[str, Any]) -> None:
     for figures in cost["tools_splits"].values():
         _has(figures, TURN_FIGURES)
         assert len(figures["model_s"]) == 3
+
+
+def test_push(results: dict[str, Any]) -> None:
+    push = results["push"]
+    assert push["split"] == results["turn_cost"]["tools"]["split"]
+    for name in ("polling_only", "push", "push_first_webhook_lost"):
+        _has(push[name], {**TURN_FIGURES, "model_done_to_acts_s": NUMBER})
+        assert len(push[name]["model_done_to_acts_by_step_s"]) == 3
 
 
 def test_fanout_cold_start_payload_http(results: dict[str, Any]) -> None:
@@ -91,7 +99,9 @@ def test_targets(results: dict[str, Any]) -> None:
     names = {target["name"] for target in results["targets"]}
     assert {"turn_cost.tools.history_events", "turn_cost.tools.orchestrator_cpu_ms", "fanout.parallel_s",
             "cold_start.ratio", "payload.max_activity_bytes", "payload.max_custom_status_bytes",
-            "http_client.reuse_ratio", "polling[2s].extra_latency_s", "polling[30s].polls"} <= names
+            "http_client.reuse_ratio", "polling[2s].extra_latency_s", "polling[30s].polls", "push.history_events",
+            "push.orchestrator_cpu_ms", "push.episodes", "push.model_done_to_acts_s",
+            "push.polling_only.history_events"} <= names
     for target in results["targets"]:
         assert isinstance(target["pass"], bool) and isinstance(target["target"], str)
         assert isinstance(target["value"], NUMBER)

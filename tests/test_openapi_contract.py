@@ -5,6 +5,7 @@ and every response must match the documented schema."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -303,4 +304,41 @@ def test_health_route(contract: Contract, app_env: dict[str, str], monkeypatch: 
     assert health()["error"]["code"] == "storage_unavailable"
     unconfigure(monkeypatch, "AzureWebJobsStorage")
     assert health()["checks"]["storage"] == {"status": "skipped"}
+
+
+def test_model_webhook(contract: Contract, api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    from devtools.fake_openai.webhooks import new_secret, sign
+
+    op = contract.recorder("/api/webhooks/model", "post")
+    secret = new_secret()
+
+    def deliver(response_id: str, webhook_id: str, *, key: str = secret) -> Any:
+        body = json.dumps({"id": "evt_1", "object": "event", "type": "response.completed",
+                           "created_at": int(time.time()), "data": {"id": response_id}}).encode()
+        stamp = int(time.time())
+        headers = {"webhook-id": webhook_id, "webhook-timestamp": str(stamp),
+                   "webhook-signature": sign(key, webhook_id, stamp, body)}
+        req = request("POST", "/api/webhooks/model", raw=body, headers=headers)
+        return op.check(invoke_http(http_function("model_webhook"), req, api.binding))
+
+    assert deliver("resp_1", "wh_1")["error"]["code"] == "not_found"  # no secret: push is off
+    monkeypatch.setenv("MODEL_WEBHOOK_SECRET", secret)
+    runtime.reset()
+    assert deliver("resp_1", "wh_1", key=new_secret())["error"]["code"] == "invalid_signature"
+    assert deliver("resp_unknown", "wh_2") == {"received": True}
+    runtime.response_index().record("resp_mine", "turn_" + "1" * 32)
+    api.host.hold()
+    api.host.start_instance("chat_turn", "turn_" + "1" * 32, None)
+    assert deliver("resp_mine", "wh_3") == {"received": True}
+    assert [(i, n) for i, n, _ in api.host.raised] == [("turn_" + "1" * 32, "model_step_done_resp_mine")]
+    api.host.instances["turn_" + "1" * 32].status = "Terminated"  # the executor drops it on release
+    api.host.release()
+    monkeypatch.setenv("MODEL_WEBHOOK_SECRET", "whsec_not base64!")
+    runtime.reset()
+    assert deliver("resp_1", "wh_4")["error"]["code"] == "not_configured"
+    monkeypatch.setenv("MODEL_WEBHOOK_SECRET", secret)
+    monkeypatch.setenv("AzureWebJobsStorage", "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
+                       "AccountKey=a2V5;TableEndpoint=http://127.0.0.1:9/devstoreaccount1;")
+    runtime.reset()
+    assert deliver("resp_1", "wh_5")["error"]["code"] == "storage_unavailable"
     op.assert_every_status_seen()

@@ -18,6 +18,13 @@ ACTIVITY_CANCEL_TURN: Final = "cancel_model_turn"
 ACTIVITY_FINISH_TURN: Final = "finish_turn"
 TOOL_ACTIVITY_PREFIX: Final = "tool_"
 
+# The external event that tells a chat turn "the model's step is over" (a hint: the orchestrator polls to see).
+# Raised as EVENT_MODEL_STEP_DONE + "_" + the response id (see travel_assistant/turn/waiting.py for why the id is
+# in the name); routes that know a response ended raise it: the model webhook, and the events route.
+EVENT_MODEL_STEP_DONE: Final = "model_step_done"
+# The user pressed cancel (POST /api/chat/{turn_id}/cancel): wakes a push turn, whose fallback timer is sparse.
+EVENT_TURN_CANCEL_REQUESTED: Final = "turn_cancel_requested"
+
 # Identity: App Service authentication (EasyAuth) sets this header; callers cannot forge it only when EasyAuth is on.
 HEADER_PRINCIPAL_ID: Final = "X-MS-CLIENT-PRINCIPAL-ID"
 # Every header App Service authentication sets about the caller: trusted only when it is on (chat/identity.py).

@@ -20,6 +20,7 @@ class ErrorCode(StrEnum):
     METHOD_NOT_ALLOWED = "method_not_allowed"
     UNAUTHENTICATED = "unauthenticated"
     UNTRUSTED_PRINCIPAL = "untrusted_principal"  # principal headers sent while nothing vouches for them
+    INVALID_SIGNATURE = "invalid_signature"  # a webhook whose signature or timestamp does not verify
     # Lookups and state
     NOT_FOUND = "not_found"  # no such route
     THREAD_NOT_FOUND = "thread_not_found"

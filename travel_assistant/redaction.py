@@ -19,6 +19,9 @@ _PATTERNS = (
     # Authorization headers and bearer tokens
     re.compile(r"(?i)(\bBearer\s+)[A-Za-z0-9._~+/=-]+"),
     re.compile(r"(?i)(\b(?:api-key|x-api-key|ocp-apim-subscription-key)\s*[:=]\s*)[^\s,;\"']+"),
+    # webhook signing secrets (Standard Webhooks) and the signatures made with them
+    re.compile(r"(\bwhsec_)[A-Za-z0-9+/=]+"),
+    re.compile(r"(?i)(\bv1,)[A-Za-z0-9+/=]{20,}"),
 )
 
 _known_secrets: tuple[str, ...] = ()

@@ -14,8 +14,9 @@ from .settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from .model.port import ModelBackend
-    from .storage import CleanupState, StepJournal, ThreadRegistry
+    from .storage import CleanupState, ResponseIndex, StepJournal, ThreadRegistry
     from .turn.activities import TurnActivities
+    from .webhooks.model import Unwrap
 
 
 @lru_cache(maxsize=1)
@@ -81,6 +82,23 @@ def step_journal() -> StepJournal:
 
 @on_reset
 @lru_cache(maxsize=1)
+def response_index() -> ResponseIndex:
+    from .storage import ResponseIndex, open_table
+
+    storage = settings().storage
+    return ResponseIndex(open_table(storage.connection_string, storage.turn_steps_table))
+
+
+@lru_cache(maxsize=1)
+def webhook_unwrap() -> Unwrap:
+    """The SDK's webhook verifier (an OpenAI client that never sends a request; it holds no secret)."""
+    from .webhooks.model import sdk_unwrap
+
+    return sdk_unwrap()
+
+
+@on_reset
+@lru_cache(maxsize=1)
 def cleanup_state() -> CleanupState:
     from .storage import CleanupState, open_table
 
@@ -93,4 +111,5 @@ def cleanup_state() -> CleanupState:
 def turn_activities() -> TurnActivities:
     from .turn.activities import TurnActivities
 
-    return TurnActivities(backend=model_backend, registry=thread_registry, journal=step_journal)
+    return TurnActivities(backend=model_backend, registry=thread_registry, journal=step_journal,
+                          responses=response_index)

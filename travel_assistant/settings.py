@@ -7,6 +7,7 @@ the chat endpoint, while a missing model key stops a chat turn before it starts.
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 from collections.abc import Mapping
@@ -102,6 +103,13 @@ class CleanupSettings:
 
 # A value copied from an example and never filled in: "<your-resource>", "your-key", "YOUR_API_KEY", "changeme".
 _PLACEHOLDER = re.compile(r"<[^<>]*>|^your[-_ ]|^(changeme|change-me|replace-me|xxx+|todo)$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    # MODEL_WEBHOOK_SECRET: the signing secret (whsec_...) the model provider showed when the webhook endpoint was
+    # registered. Unset: POST /api/webhooks/model answers 404 and turns poll as without push.
+    model_secret: str | None = field(repr=False)
 
 
 class _Reader:
@@ -230,6 +238,10 @@ class Settings:
     def cleanup(self) -> CleanupSettings:
         return self._section("cleanup")  # type: ignore[return-value]
 
+    @property
+    def webhooks(self) -> WebhookSettings:
+        return self._section("webhooks")  # type: ignore[return-value]
+
     def problems(self) -> dict[str, list[str]]:
         """Every problem, by section (empty when all is well)."""
         return {name: list(p) for name, p in self._problems.items() if p}
@@ -345,6 +357,20 @@ def _cleanup(r: _Reader) -> CleanupSettings:
     )
 
 
+def _webhooks(r: _Reader) -> WebhookSettings:
+    secret = r.text("MODEL_WEBHOOK_SECRET")
+    if secret is not None:
+        try:
+            valid = secret.startswith("whsec_") and bool(base64.b64decode(secret[6:], validate=True))
+        except ValueError:
+            valid = False
+        if not valid:
+            r.problems.append("MODEL_WEBHOOK_SECRET is not a webhook signing secret: set it to the whsec_... value "
+                              "shown when the webhook endpoint was registered, or unset it")
+            secret = None
+    return WebhookSettings(model_secret=secret)
+
+
 def cleanup_schedule(env: Mapping[str, str] | None = None) -> str:
     """The timer's schedule, read when the function index is built: CLEANUP_SCHEDULE if it is valid, else the
     default. A %SETTING% schedule would leave the timer function in error whenever the setting is absent, and a
@@ -358,7 +384,7 @@ def cleanup_schedule(env: Mapping[str, str] | None = None) -> str:
 
 SECRET_SETTINGS = (
     "AZURE_OPENAI_API_KEY", "OPENAI_API_KEY", "HOTPEPPER_API_KEY", "RAKUTEN_APPLICATION_ID",
-    "RAKUTEN_ACCESS_KEY", "EKISPERT_API_KEY", "AzureWebJobsStorage",
+    "RAKUTEN_ACCESS_KEY", "EKISPERT_API_KEY", "AzureWebJobsStorage", "MODEL_WEBHOOK_SECRET",
 )
 
 
@@ -368,7 +394,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     sections: dict[str, object] = {}
     problems: dict[str, list[str]] = {}
     parsers = {"model": _model, "storage": _storage, "turn": _turn, "auth": _auth,
-               "tools": _tools, "cleanup": _cleanup}
+               "tools": _tools, "cleanup": _cleanup, "webhooks": _webhooks}
     for name, parse in parsers.items():
         sections[name] = parse(r)
         problems[name] = r.take()

@@ -30,12 +30,14 @@ def not_found(kind: str, ident: str) -> ApiError:
 
 @dataclass
 class Reply:
-    """A handler's answer: status, JSON body (or ``raw`` bytes, for file content), extra headers."""
+    """A handler's answer: status, JSON body (or ``raw`` bytes, for file content), extra headers; or, with
+    ``stream``, Server-Sent Events."""
 
     status: int = 200
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     raw: bytes | None = None
+    stream: Any = None  # an iterator of SSE bytes (sent as text/event-stream, the connection closes after it)
 
 
 class Ids:

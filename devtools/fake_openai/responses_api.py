@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from . import streaming
 from .common import (
     ApiError,
     Clock,
@@ -83,10 +84,13 @@ class Response:
     incomplete_reason: str | None = None
     usage: dict[str, Any] | None = None
     completed_at: int | None = None
+    stream: bool = False  # created with stream: true (only then can it be streamed again)
+    message_id: str = ""  # the id its answer message gets (known from the start: deltas carry it)
 
 
 class ResponsesApi:
-    def __init__(self, clock: Clock, ids: Ids, script: ScriptRunner) -> None:
+    def __init__(self, clock: Clock, ids: Ids, script: ScriptRunner,
+                 on_final: Callable[[str, float], None] = lambda response_id, at: None) -> None:
         self.clock = clock
         self.ids = ids
         self.script = script
@@ -94,6 +98,17 @@ class ResponsesApi:
         self.conversations: dict[str, Conversation] = {}
         # (container id, container file id) -> (the file, its creation time): what the code interpreter wrote
         self.container_files: dict[tuple[str, str], tuple[OutputFile, int]] = {}
+        self._on_final = on_final  # (response id, when it is or will be final): the webhook outbox
+        self.stream_idle_timeout_s = 2.0  # real seconds a stream waits for the clock to move before it ends
+        self.lock: Any = None  # the server's lock: a stream reads the response under it while it waits
+
+    def final_status(self, response_id: str) -> str | None:
+        """The status of a finished response (None while it works, or if it is unknown)."""
+        resp = self.responses.get(response_id)
+        if resp is None:
+            return None
+        self._refresh(resp)
+        return resp.status if resp.finished else None
 
     def routes(self) -> list[Route]:
         return [
@@ -193,17 +208,41 @@ class ResponsesApi:
         resp = Response(id=self.ids.hex("resp_"), created_at=now,
                         body={**body, "model": model, "metadata": metadata}, input_items=items, step=step,
                         conversation_id=conv.id if conv else None, background=background,
-                        retain_until=retain_until)
+                        retain_until=retain_until, stream=body.get("stream") is True,
+                        message_id=self.ids.hex("msg_"))
         self.responses[resp.id] = resp
         if conv is not None:
             conv.response_ids.append(resp.id)
         if not background:
             # A foreground call answers when the model is done: its duration passes at once on the fake clock.
             self._finish(resp, at=now)
+        elif (final_at := ends_at(step, now)) is not None and not isinstance(step, Expire):
+            self._on_final(resp.id, final_at)
+        if resp.stream:
+            return self._stream(resp, -1)
         return Reply(200, self._render(resp))
 
     def get_response(self, req: Any, response_id: str) -> Reply:
-        return Reply(200, self._render(self._readable(response_id)))
+        resp = self._readable(response_id)
+        if req.query.get("stream") == "true":
+            if not resp.background or not resp.stream:
+                raise ApiError(400, "This response cannot be streamed because it was not created with "
+                                    "background=true and stream=true.")
+            try:
+                starting_after = int(req.query.get("starting_after", "-1"))
+            except ValueError:
+                raise ApiError(400, "Invalid 'starting_after': expected an integer.", param="starting_after") from None
+            return self._stream(resp, starting_after)
+        return Reply(200, self._render(resp))
+
+    def _stream(self, resp: Response, starting_after: int) -> Reply:
+        def events() -> tuple[list[Any], float, bool]:
+            with self.lock:
+                self._refresh(resp)
+                now = self.clock.now()
+                return streaming.timeline(resp, self._render, now), now, resp.finished
+
+        return Reply(200, stream=streaming.sse(events, starting_after, self.stream_idle_timeout_s))
 
     def cancel_response(self, req: Any, response_id: str) -> Reply:
         resp = self._readable(response_id)
@@ -214,6 +253,7 @@ class ResponsesApi:
         if resp.finished:
             raise ApiError(400, f"Cannot cancel a response with status '{resp.status}'.")
         resp.status, resp.finished = "cancelled", True
+        self._on_final(resp.id, self.clock.now())
         return Reply(200, self._render(resp))
 
     def delete_response(self, req: Any, response_id: str) -> Reply:
@@ -273,13 +313,13 @@ class ResponsesApi:
                 resp.output.append(call)
                 citations = [self._write_file(call["container_id"], f, step.text, resp.completed_at)
                              for f in step.files]
-                resp.output.append(self._message_item(step.text, "completed", citations))
+                resp.output.append(self._message_item(step.text, "completed", citations, resp.message_id))
             else:
-                resp.output.append(self._message_item(step.text, "completed"))
+                resp.output.append(self._message_item(step.text, "completed", item_id=resp.message_id))
         elif isinstance(step, Incomplete):
             resp.status, resp.incomplete_reason = "incomplete", step.reason
             if step.text:
-                resp.output.append(self._message_item(step.text, "incomplete"))
+                resp.output.append(self._message_item(step.text, "incomplete", item_id=resp.message_id))
         usage = step.usage if isinstance(step, CallTools | Answer | Incomplete) else None
         if usage is not None:
             resp.usage = {"input_tokens": usage.input_tokens,
@@ -292,9 +332,9 @@ class ResponsesApi:
             for item in [*resp.input_items, *resp.output]:
                 _append(conv, item)
 
-    def _message_item(self, text: str, status: str,
-                      annotations: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-        return {"id": self.ids.hex("msg_"), "type": "message", "role": "assistant", "status": status,
+    def _message_item(self, text: str, status: str, annotations: list[dict[str, Any]] | None = None,
+                      item_id: str | None = None) -> dict[str, Any]:
+        return {"id": item_id or self.ids.hex("msg_"), "type": "message", "role": "assistant", "status": status,
                 "content": [{"type": "output_text", "text": text, "annotations": annotations or [],
                              "logprobs": []}]}
 

@@ -24,6 +24,7 @@ from .assistants_api import AssistantsApi
 from .common import ApiError, Clock, Ids, Reply
 from .responses_api import ResponsesApi
 from .steps import Script, ScriptExhausted, ScriptRunner
+from .webhooks import Delivery, WebhookSender
 
 # Path prefixes the three client styles use: OpenAI (/v1), Azure v1 (/openai/v1), Azure classic (/openai,
 # which also needs ?api-version=). The longest is tried first.
@@ -80,11 +81,17 @@ class FakeOpenAI:
     ``poll_after_ms``: when set, GET answers carry ``openai-poll-after-ms`` with this value.
     ``cancel_delay_s``: how long an Assistants run stays ``cancelling`` after a cancel (on ``clock``).
     ``seed``: makes the generated ids reproducible.
+    ``webhook_url`` and ``webhook_secret`` (``whsec_...``): send signed webhooks there when a background response
+    reaches a final state, ``webhook_delay_s`` after it (see webhooks.py: ``deliver_webhooks``,
+    ``next_webhook_due``, ``webhooks.lose``, ``webhooks.resend``); ``webhook_autosend`` sends them on a thread
+    when the clock is real.
     """
 
     def __init__(self, script: Script = (), *, clock: Callable[[], float] = time.monotonic,
                  api_key: str | None = "sk-test", poll_after_ms: int | None = None,
-                 cancel_delay_s: float = 0.0, seed: int | None = 0) -> None:
+                 cancel_delay_s: float = 0.0, seed: int | None = 0, webhook_url: str | None = None,
+                 webhook_secret: str | None = None, webhook_delay_s: float = 0.1,
+                 webhook_autosend: bool = False) -> None:
         self.api_key = api_key
         self.poll_after_ms = poll_after_ms
         self.requests: list[RecordedRequest] = []
@@ -93,7 +100,12 @@ class FakeOpenAI:
         self._script = ScriptRunner(script)
         clock_ = Clock(clock)
         ids = Ids(seed)
-        self.responses_api = ResponsesApi(clock_, ids, self._script)
+        self._clock = clock_
+        self.responses_api = ResponsesApi(clock_, ids, self._script, on_final=self._schedule_webhook)
+        self.responses_api.lock = self._lock
+        self.webhooks = WebhookSender(webhook_url, webhook_secret, webhook_delay_s, ids, self._final_status)
+        self._webhook_autosend = webhook_autosend
+        self._autosend_stop = threading.Event()
         self.assistants_api = AssistantsApi(clock_, ids, self._script, cancel_delay_s=cancel_delay_s)
         self._routes = [(method, re.compile(pattern), handler)
                         for method, pattern, handler in [*self.responses_api.routes(),
@@ -114,9 +126,12 @@ class FakeOpenAI:
         self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="FakeOpenAI", daemon=True)
         self._thread.start()
+        if self._webhook_autosend:
+            threading.Thread(target=self._autosend, name="FakeOpenAI-webhooks", daemon=True).start()
         return self
 
     def stop(self) -> None:
+        self._autosend_stop.set()
         server, self._server = self._server, None
         if server is None:
             return
@@ -188,6 +203,31 @@ class FakeOpenAI:
     def clear_faults(self) -> None:
         with self._lock:
             self._faults.clear()
+
+    # ---- webhooks ------------------------------------------------------------------------------------------
+
+    def configure_webhooks(self, url: str | None, secret: str | None) -> None:
+        """Send webhooks to ``url``, signed with ``secret`` (None: send none), from now on."""
+        self.webhooks.url, self.webhooks.secret = url, secret
+
+    def next_webhook_due(self) -> float | None:
+        """When (on the fake's clock) the next webhook is due; None if none is waiting."""
+        return self.webhooks.next_due()
+
+    def deliver_webhooks(self) -> list[Delivery]:
+        """Send the webhooks that are due at the clock's current time."""
+        return self.webhooks.deliver_due(self._clock.now())
+
+    def _schedule_webhook(self, response_id: str, final_at: float) -> None:
+        self.webhooks.schedule(response_id, final_at)
+
+    def _final_status(self, response_id: str) -> str | None:
+        with self._lock:
+            return self.responses_api.final_status(response_id)
+
+    def _autosend(self) -> None:
+        while not self._autosend_stop.wait(0.02):
+            self.deliver_webhooks()
 
     # ---- what happened -------------------------------------------------------------------------------------
 
@@ -266,6 +306,9 @@ class FakeOpenAI:
             return
 
         reply = self._dispatch(record, raw, prefix)
+        if reply.stream is not None:
+            handler.send_stream(reply.status, reply.stream)
+            return
         if method == "GET" and self.poll_after_ms is not None and reply.status == 200:
             reply.headers.setdefault("openai-poll-after-ms", str(self.poll_after_ms))
         payload = reply.raw if reply.raw is not None else json.dumps(reply.body, ensure_ascii=False).encode("utf-8")
@@ -389,6 +432,22 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(payload)
+
+    def send_stream(self, status: int, chunks: Any) -> None:
+        """Server-Sent Events: no Content-Length, so the connection closes after the last event."""
+        self.send_response(status)
+        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Connection", "close")
+        self.send_header("x-request-id", "req_fake")
+        self.end_headers()
+        self.close_connection = True
+        try:
+            for chunk in chunks:
+                self.wfile.write(chunk)
+                self.wfile.flush()
+        except OSError:
+            pass  # the client went away (it resumes with starting_after)
 
     def reset(self) -> None:
         """Drop the connection with RST (SO_LINGER 0), as a crashed proxy or a reset network path would."""

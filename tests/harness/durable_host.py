@@ -93,6 +93,10 @@ class FakeDurableHost:
         self.listings = 0
         self.fail_purges_after: int | None = None  # answer 500 to purges once this many have succeeded
         self._stopping = False
+        # Orchestrations running in a harness outside this host's executor (a World's turn), by instance id: the
+        # raiseEvent route delivers into them.
+        self.live: dict[str, Harness] = {}
+        self.raised: list[tuple[str, str, str]] = []  # (instance id, event name, body) of every accepted raiseEvent
 
     # --- lifecycle --------------------------------------------------------------------------------------
 
@@ -176,14 +180,20 @@ class FakeDurableHost:
                 instance.status = "Running"
             harness = Harness(self.orchestrators[instance.name], self.activities, clock=self.clock,
                               durations=self.durations)
+            with self._lock:
+                self.live[instance_id] = harness
+                for name, text in instance.extra.pop("events", []):  # raised while it was Pending
+                    harness.raise_event_json(name, text)
             try:
                 result = harness.run(instance.name, instance.input, instance_id)
             except Exception as exc:  # harness trouble (e.g. non-determinism) = the instance fails
                 with self._lock:
+                    self.live.pop(instance_id, None)
                     instance.status, instance.output = "Failed", f"harness: {exc}"
                 self._done()
                 continue
             with self._lock:
+                self.live.pop(instance_id, None)
                 instance.result = result
                 instance.updated = datetime.now(UTC)
                 instance.custom_status = result.custom_statuses[-1] if result.custom_statuses else None
@@ -276,6 +286,9 @@ class FakeDurableHost:
                 body = instance.to_json(query.get("showInput", "").lower() == "true")
                 code = {"Completed": 200, "Failed": 500, "Terminated": 400}.get(instance.status, 202)
             return code, body
+        raise_event = re.fullmatch(r"/durabletask/instances/([^/]+)/raiseEvent/([^/]+)", path)
+        if method == "POST" and raise_event:
+            return self._raise_event(raise_event.group(1), raise_event.group(2), raw)
         terminate = re.fullmatch(r"/durabletask/instances/([^/]+)/terminate", path)
         if method == "POST" and terminate:
             instance = self.instances.get(terminate.group(1))
@@ -300,6 +313,31 @@ class FakeDurableHost:
             if method == "DELETE":
                 return self._purge(query, matching)
         return 404, {"Message": f"no route {method} {path}"}
+
+    def _raise_event(self, instance_id: str, name: str, raw: bytes) -> tuple[int, Any]:
+        """POST .../instances/{id}/raiseEvent/{eventName} as the extension answers it (HTTP API reference):
+        202 accepted, 400 for a body that is not JSON, 404 for an unknown instance, 410 for one that has finished.
+        The body becomes the EventRaised event's Input as sent (the Python client JSON-encodes the payload twice,
+        so the orchestrator receives the payload's JSON text as a string)."""
+        try:
+            json.loads(raw or b"null")
+        except ValueError:
+            return 400, {"Message": "Only application/json request content is supported"}
+        text = raw.decode("utf-8") if raw else "null"
+        with self._lock:
+            live = self.live.get(instance_id)
+            instance = self.instances.get(instance_id)
+        if live is None and instance is None:
+            return 404, None
+        with self._lock:
+            if live is None and instance is not None and instance.status in ("Pending", "Running"):
+                instance.extra.setdefault("events", []).append((name, text))  # kept until it runs
+            elif live is None:
+                return 410, None  # a finished instance (this host runs each one to its end at once)
+            else:
+                live.raise_event_json(name, text)
+            self.raised.append((instance_id, name, text))
+        return 202, None
 
     def _purge(self, query: dict[str, str], matching: list[Instance]) -> tuple[int, Any]:
         if self.fail_purges_after is not None and len(self.purges) >= self.fail_purges_after:

@@ -7,7 +7,11 @@ an OrchestratorState JSON (``isDone``, ``actions``, ``output``, ``customStatus``
   TaskScheduled/TaskCompleted/TaskFailed, TimerCreated/TimerFired, OrchestratorCompleted);
 * it executes scheduled activities in-process (the real activity functions, talking to fakes of the external
   services over HTTP), with an optional virtual duration per activity;
-* it fires timers on a virtual clock, so a turn that polls for two minutes takes milliseconds;
+* it fires timers on a virtual clock, so a turn that polls for two minutes takes milliseconds; a timer the
+  orchestrator cancelled (``isCanceled``) still fires while the instance runs, as the extension's timer message
+  is still delivered: it appends a TimerFired event in an episode of its own, which the SDK ignores;
+* it delivers external events (``raise_event``, as the extension's raiseEvent API does) as EventRaised history
+  events, and wakes up for outside sources (``wake_at``: a model service sending a webhook at a virtual time);
 * every episode must ask again for every action of the history so far, and when the orchestration ends the
   complete history is replayed from scratch once more and must give the same actions and output (determinism),
   for every scenario.
@@ -20,6 +24,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import json
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,8 +36,10 @@ FMT = "%Y-%m-%dT%H:%M:%S.%fZ"  # azure.durable_functions.constants.DATETIME_STRI
 # azure.durable_functions.models.history.HistoryEventType
 EXECUTION_STARTED, EXECUTION_COMPLETED, TASK_SCHEDULED, TASK_COMPLETED, TASK_FAILED = 0, 1, 4, 5, 6
 TIMER_CREATED, TIMER_FIRED, ORCHESTRATOR_STARTED, ORCHESTRATOR_COMPLETED = 10, 11, 12, 13
+EVENT_RAISED = 15
 # azure.durable_functions.models.actions.ActionType
-CALL_ACTIVITY, CALL_ACTIVITY_WITH_RETRY, CONTINUE_AS_NEW, CREATE_TIMER, WHEN_ANY, WHEN_ALL = 0, 1, 4, 5, 11, 12
+CALL_ACTIVITY, CALL_ACTIVITY_WITH_RETRY, CONTINUE_AS_NEW, CREATE_TIMER, WAIT_FOR_EXTERNAL_EVENT = 0, 1, 4, 5, 6
+WHEN_ANY, WHEN_ALL = 11, 12
 
 
 class VirtualClock:
@@ -55,6 +62,11 @@ class VirtualClock:
 
     def advance(self, seconds: float) -> None:
         self._now += timedelta(seconds=seconds)
+
+    def at_seconds(self, seconds: float) -> datetime:
+        """The moment ``seconds`` after the origin, to the nearest microsecond (the inverse of ``seconds()``; a
+        source compares its float times with a microsecond's tolerance)."""
+        return self._origin + timedelta(microseconds=round(seconds * 1_000_000))
 
 
 def _ts(moment: datetime) -> str:
@@ -185,7 +197,9 @@ class Harness:
 
     ``activities`` maps activity names to callables (the real activity functions). ``durations`` gives an
     activity's virtual run time (default 0: it completes in the same instant). ``hooks`` run when the clock
-    reaches their time (e.g. a user pressing cancel after 5 s).
+    reaches their time (e.g. a user pressing cancel after 5 s). ``raise_event`` delivers an external event now
+    (from a hook, or from another thread while the harness waits on a wake-up); ``wake_at`` registers an outside
+    source the clock must stop for (e.g. the model fake's webhook outbox).
     """
 
     def __init__(self, handle: Callable[[str], str], activities: dict[str, Callable[[Any], Any]], *,
@@ -198,15 +212,49 @@ class Harness:
         self.durations = durations or (lambda name, payload: 0.0)
         self.max_episodes = max_episodes
         self._hooks: list[Hook] = []
+        self._wakeups: list[tuple[Callable[[], datetime | None], Callable[[], None]]] = []
+        self._inbox: list[dict[str, Any]] = []  # raised events not yet in the queue (any thread may add)
+        self._inbox_lock = threading.Lock()
+        self.raised_events: list[tuple[datetime, str, Any]] = []
 
     def at(self, seconds_from_now: float, action: Callable[[], None]) -> None:
         self._hooks.append(Hook(self.clock.now() + timedelta(seconds=seconds_from_now), action))
+
+    def wake_at(self, next_due: Callable[[], datetime | None], deliver: Callable[[], None]) -> None:
+        """Stop the clock at ``next_due()`` (None: nothing due) and call ``deliver`` there."""
+        self._wakeups.append((next_due, deliver))
+
+    def raise_event(self, name: str, data: Any = None) -> None:
+        """An external event for this instance, at the clock's current time, recorded as the extension records
+        one: an EventRaised history event with the event name and its JSON payload as ``Input``."""
+        self.raise_event_json(name, json.dumps(data))
+
+    def raise_event_json(self, name: str, input_json: str) -> None:
+        with self._inbox_lock:
+            self.raised_events.append((self.clock.now(), name, input_json))
+            self._inbox.append({"EventType": EVENT_RAISED, "Name": name, "Input": input_json})
 
     def _run_hooks(self) -> None:
         due = [h for h in self._hooks if h.at <= self.clock.now()]
         for hook in due:
             self._hooks.remove(hook)
             hook.action()
+        for next_due, deliver in self._wakeups:
+            moment = next_due()
+            if moment is not None and moment <= self.clock.now():
+                deliver()
+
+    def _next_wakeup(self) -> datetime | None:
+        """The next moment a hook or an outside source needs the clock to stop (a hook that raises an event, or
+        presses cancel, must happen at its time, not at the next timer's)."""
+        moments = [m for next_due, _ in self._wakeups if (m := next_due()) is not None]
+        return min([*moments, *(h.at for h in self._hooks)], default=None)
+
+    def _take_inbox(self, queue: list[tuple[datetime, int, dict[str, Any]]], sequence: Any) -> None:
+        with self._inbox_lock:
+            raised, self._inbox = self._inbox, []
+        for event in raised:
+            heapq.heappush(queue, (self.clock.now(), next(sequence), event))
 
     def _execute(self, name: str, input_json: str | None) -> tuple[ActivityCall, dict[str, Any]]:
         payload = json.loads(input_json) if input_json else None
@@ -238,6 +286,7 @@ class Harness:
         calls: list[ActivityCall] = []
         timers: list[datetime] = []
         known = episodes = replayed = 0
+        task_ids = itertools.count()
         scheduled: list[dict[str, Any]] = []
         cpu = 0.0
         failure = None
@@ -258,13 +307,17 @@ class Harness:
             if "customStatus" in state:
                 statuses.append(state["customStatus"])
             flat = flatten_actions(state.get("actions", []))
-            if flat[:known] != scheduled:
-                # Every episode replays the history so far: it must ask for the same actions again.
+            if _comparable(flat[:known]) != _comparable(scheduled):
+                # Every episode replays the history so far: it must ask for the same actions again. (A timer's
+                # isCanceled flag may change: cancelling is not a new action.)
                 raise AssertionError(f"non-deterministic orchestrator: episode {episodes} replayed different "
                                      f"actions than the history holds ({_first_difference(scheduled, flat)})")
             scheduled = flat
-            for task_id, action in enumerate(flat[known:], start=known):
+            for action in flat[known:]:
                 kind = action["actionType"]
+                if kind == WAIT_FOR_EXTERNAL_EVENT:
+                    continue  # no history event and no task id: the wait is matched to EventRaised by name
+                task_id = next(task_ids)
                 if kind in (CALL_ACTIVITY, CALL_ACTIVITY_WITH_RETRY):
                     history.add(TASK_SCHEDULED, task_id, Name=action["functionName"], Input=action.get("input"))
                     call, result = self._execute(action["functionName"], action.get("input"))
@@ -274,6 +327,7 @@ class Harness:
                     heapq.heappush(queue, (due, next(sequence), {"EventType": event_type,
                                                                  "TaskScheduledId": task_id, **result}))
                 elif kind == CREATE_TIMER:
+                    # Created even when already cancelled: the extension still schedules the timer message.
                     history.add(TIMER_CREATED, task_id, FireAt=action["fireAt"])
                     fire_at = _parse_ts(action["fireAt"])
                     timers.append(fire_at)
@@ -286,11 +340,20 @@ class Harness:
             if state.get("isDone"):
                 history.add(EXECUTION_COMPLETED, OrchestrationStatus=0, Result=json.dumps(state.get("output")))
                 break
-            if not queue:
-                raise RuntimeError(f"the orchestration waits for nothing the harness can deliver: {state}")
-            due = queue[0][0]
-            self.clock.advance_to(due)
-            self._run_hooks()
+            idle = 0
+            while True:  # advance to the next moment something reaches the instance
+                self._take_inbox(queue, sequence)
+                if queue and queue[0][0] <= self.clock.now():
+                    break
+                candidates = [m for m in (queue[0][0] if queue else None, self._next_wakeup()) if m is not None]
+                if not candidates:
+                    raise RuntimeError(f"the orchestration waits for nothing the harness can deliver: {state}")
+                idle = idle + 1 if min(candidates) <= self.clock.now() else 0
+                if idle > 100:
+                    raise RuntimeError("a wake-up source stays due but delivers nothing")
+                self.clock.advance_to(min(candidates))
+                self._run_hooks()
+            due = self.clock.now()
             history.add(ORCHESTRATOR_STARTED)
             while queue and queue[0][0] <= due:
                 _, _, event = heapq.heappop(queue)
@@ -309,9 +372,14 @@ class Harness:
         events = [e for e in result.history if e["EventType"] != EXECUTION_COMPLETED]
         replay = run_episode(self.handle, instance_id, input_json, json.loads(json.dumps(events)), self.schema)
         actions = flatten_actions(replay.get("actions", []))
-        if actions != result.actions or replay.get("output") != result.output or not replay.get("isDone"):
+        if (_comparable(actions) != _comparable(result.actions) or replay.get("output") != result.output
+                or not replay.get("isDone")):
             raise AssertionError("non-deterministic orchestrator: a full replay produced different actions "
                                  f"({_first_difference(result.actions, actions)})")
+
+
+def _comparable(actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: v for k, v in action.items() if k != "isCanceled"} for action in actions]
 
 
 def _first_difference(expected: list[dict[str, Any]], actual: list[dict[str, Any]]) -> str:

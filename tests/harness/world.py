@@ -4,8 +4,10 @@ the fake travel APIs, storage on Azurite, and the app's real orchestrator and ac
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from dataclasses import replace as with_changes
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,8 +18,11 @@ from travel_assistant.chat.validation import new_thread_id, new_turn_id
 from travel_assistant.storage import ThreadRecord
 from travel_assistant.telemetry.context import current_traceparent
 from travel_assistant.turn.contract import TurnConfig, TurnInput
+from travel_assistant.webhooks.model import push_configured
 
+from .durable_host import FakeDurableHost
 from .functions import activities, orchestrators
+from .functions_host import LocalFunctionsHost
 from .replay import TASK_SCHEDULED, Harness, ReplayResult, VirtualClock
 
 OWNER = owner_key_for("principal:employee-1")
@@ -32,6 +37,7 @@ class TurnRun:
     turn_id: str
     thread_id: str
     result: ReplayResult
+    harness: Harness | None = None
 
     @property
     def output(self) -> dict[str, Any]:
@@ -63,6 +69,34 @@ class TurnRun:
 
 
 @dataclass
+class PushLine:
+    """The model webhook's whole path in a world: the model fake POSTs signed webhooks over HTTP to the app's real
+    webhook function (served by a LocalFunctionsHost), whose Durable client calls raiseEvent on a FakeDurableHost,
+    which delivers the event into the turn's running harness, all at the virtual time the fake sends it."""
+
+    durable: FakeDurableHost
+    functions: LocalFunctionsHost
+
+    @property
+    def url(self) -> str:
+        return f"{self.functions.url}/api/webhooks/model"
+
+
+@contextmanager
+def push_line(world: World, secret: str) -> Iterator[PushLine]:
+    """Connect ``world``'s model fake to the app's webhook route (the caller sets MODEL_WEBHOOK_SECRET=secret)."""
+    with FakeDurableHost({}, {}, clock=world.clock) as durable, LocalFunctionsHost(durable) as functions:
+        line = PushLine(durable, functions)
+        world.push = line
+        world.model.configure_webhooks(line.url, secret)
+        try:
+            yield line
+        finally:
+            world.push = None
+            world.model.configure_webhooks(None, None)
+
+
+@dataclass
 class World:
     api: str
     clock: VirtualClock
@@ -70,6 +104,7 @@ class World:
     config: TurnConfig = field(default_factory=TurnConfig)
     # The benchmarks turn this off to measure how far a worst case goes past the limits, instead of stopping.
     check_size_limits: bool = True
+    push: PushLine | None = None  # set: turns run with push when the settings configure it (as POST /api/chat does)
 
     def new_thread(self, owner_key: str = OWNER) -> str:
         thread_id = new_thread_id()
@@ -94,16 +129,31 @@ class World:
         assert record is not None, "unknown thread"
         now = datetime.now(UTC)
         registry.claim_turn(record, turn_id, now + timedelta(minutes=10), now)
+        turn_config = config or self.config
+        if self.push is not None and config is None:
+            turn_config = with_changes(turn_config, push_events=push_configured(runtime.settings()))
         # As POST /api/chat does: the turn carries the caller's trace context (none unless a span is open).
-        turn = TurnInput(turn_id, thread_id, owner_key, message, config or self.config,
-                         traceparent=current_traceparent())
+        turn = TurnInput(turn_id, thread_id, owner_key, message, turn_config, traceparent=current_traceparent())
         times = dict(durations or {})
         harness = Harness(orchestrators()["chat_turn"], {**activities(), **(replace or {})}, clock=self.clock,
                           durations=lambda name, payload: times.get(name, 0.0))
         run = TurnRun(turn_id, thread_id, None)  # type: ignore[arg-type]
+        run.harness = harness
         for seconds, action in (hooks or {}).items():
             harness.at(seconds, lambda action=action: action(run))
-        run.result = harness.run("chat_turn", turn.to_dict(), instance_id=turn_id)
+        if self.push is not None:
+            model, clock = self.model, self.clock
+            harness.wake_at(lambda: None if (due := model.next_webhook_due()) is None else clock.at_seconds(due),
+                            model.deliver_webhooks)
+            # Known to the Durable host too, so the app's routes (cancel) find the running turn there.
+            self.push.durable.add_instance(turn_id, now, status="Running", input_=turn.to_dict())
+            self.push.durable.live[turn_id] = harness
+        try:
+            run.result = harness.run("chat_turn", turn.to_dict(), instance_id=turn_id)
+        finally:
+            if self.push is not None:
+                self.push.durable.live.pop(turn_id, None)
+                self.push.durable.instances[turn_id].status = "Completed"
         if check:
             self.check_invariants(run)
         return run

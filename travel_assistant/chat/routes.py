@@ -50,6 +50,7 @@ ROUTES: Final = {route.function: route for route in (
     Route("openapi_document", "openapi.json", ("GET",)),
     Route("cleanup_now", "ops/cleanup", ("POST",)),
     Route("health_check", "health", ("GET",)),
+    Route("model_webhook", "webhooks/model", ("POST",)),
 )}
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from ..constants import EVENT_TURN_CANCEL_REQUESTED
 from ..errors import AppError, ErrorCode
 from ..model.errors import ModelError
 from ..model.port import ModelBackend
@@ -24,6 +25,7 @@ from ..telemetry import metrics, names, spans
 from ..telemetry.context import current_traceparent
 from ..turn.contract import TURN_CANCELLED, TURN_FAILED, TurnConfig, TurnInput
 from ..turn.liveness import TurnRuntime, TurnSnapshot, turn_holds_thread
+from ..webhooks.model import push_configured
 from . import files, validation
 from .http import ApiRequest, ApiResponse, error_response, expected_failure
 from .identity import Caller, identify
@@ -163,7 +165,7 @@ class ChatService:
         wait_s = validation.parse_wait(request.query.get("wait"))
         settings = self._settings()
         _ = settings.model  # a turn without a usable model would only fail later: say so now
-        config = TurnConfig.from_settings(settings.turn)
+        config = TurnConfig.from_settings(settings.turn, push_events=push_configured(settings))
         registry = self._registry()
         turn_id = validation.new_turn_id()
         now = self._clock()
@@ -264,6 +266,8 @@ class ChatService:
         thread_id = (snapshot.input or {}).get("thread_id", "")
         flagged = snapshot.running and await asyncio.to_thread(
             self._registry().request_cancel, caller.owner_key, thread_id, turn_id)
+        if flagged and ((snapshot.input or {}).get("config") or {}).get("push_events"):
+            await self._wake_for_cancel(turn_id)
         if not flagged:
             current = await self._snapshot(turn_id) or snapshot
             if current.running:  # flagged already, or releasing right now: both end without a reply
@@ -273,6 +277,14 @@ class ChatService:
                            details={"turn": turn_view(turn_id, current, status_url)})
         return ApiResponse(202, {**turn_view(turn_id, snapshot, status_url), "cancel_requested": True},
                            {"Location": status_url})
+
+    async def _wake_for_cancel(self, turn_id: str) -> None:
+        """A push turn sleeps on a sparse fallback timer: wake it, so it sees the cancel flag now. Best effort: the
+        flag is what counts, and the turn reads it at its next step anyway."""
+        try:
+            await self._runtime.raise_event(turn_id, EVENT_TURN_CANCEL_REQUESTED)
+        except Exception as exc:
+            logger.warning("could not wake turn %s for its cancel: %s", turn_id, redact(str(exc))[:300])
 
     # --- threads --------------------------------------------------------------------------------------------
 

@@ -15,13 +15,15 @@ if TYPE_CHECKING:
     from .cleanup_state import CleanupState
     from .journal import StepJournal
     from .registry import ThreadRegistry
+    from .response_index import ResponseIndex
     from .tables import open_table
 
 _LAZY = {"CleanupState": ".cleanup_state", "StepJournal": ".journal", "ThreadRegistry": ".registry",
+         "ResponseIndex": ".response_index",
          "open_table": ".tables"}
 
-__all__ = ["CleanupState", "ConcurrentUpdate", "StepJournal", "StepUncertain", "StorageUnavailable", "ThreadRecord",
-           "ThreadRegistry", "open_table"]
+__all__ = ["CleanupState", "ConcurrentUpdate", "ResponseIndex", "StepJournal", "StepUncertain", "StorageUnavailable",
+           "ThreadRecord", "ThreadRegistry", "open_table"]
 
 
 def __getattr__(name: str) -> Any:

@@ -34,7 +34,7 @@ from ..telemetry import turn as turn_telemetry
 from .contract import STORAGE_UNAVAILABLE_KIND
 
 if TYPE_CHECKING:
-    from ..storage import StepJournal, ThreadRegistry
+    from ..storage import ResponseIndex, StepJournal, ThreadRegistry
 
 logger = logging.getLogger(__name__)
 
@@ -116,13 +116,25 @@ def _bounded_state(state: TurnState) -> dict[str, Any]:
 
 class TurnActivities:
     def __init__(self, backend: Callable[[str | None], ModelBackend], registry: Callable[[], ThreadRegistry],
-                 journal: Callable[[], StepJournal], clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
+                 journal: Callable[[], StepJournal], clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 responses: Callable[[], ResponseIndex] | None = None):
         # Factories, not instances: an activity that never needs the model never builds its client. The backend
         # factory takes the model API that holds the thread (the turn input carries it; None: MODEL_API's).
         self._backend_of_api = backend
         self._registry = registry
         self._journal = journal
         self._clock = clock
+        self._responses = responses
+
+    def _record_response(self, payload: dict[str, Any], state: TurnState) -> None:
+        """With push, remember which turn created this response, for the webhook route to wake it. Best effort:
+        without the row the webhook is ignored and the turn's fallback timer sees the step end."""
+        if not payload.get("record_response") or self._responses is None or not state.status.is_active:
+            return
+        try:
+            self._responses().record(state.run_id, payload["turn_id"])
+        except StorageUnavailable:
+            logger.warning("could not record response %s of turn %s", state.run_id, payload["turn_id"])
 
     def _backend(self, payload: dict[str, Any]) -> ModelBackend:
         return self._backend_of_api(payload.get("model_api") or None)
@@ -202,6 +214,7 @@ class TurnActivities:
             payload["turn_id"], "start",
             lambda: self._backend(payload).start_turn(payload["backend_thread_id"], request).to_dict(),
             failed_cleanly=self._clean_failure_test(payload))
+        self._record_response(payload, TurnState.from_dict(state))
         return self._answer(payload, TurnState.from_dict(state))
 
     @_traced(ACTIVITY_POLL_TURN)
@@ -223,6 +236,7 @@ class TurnActivities:
             lambda: self._backend(payload).submit_tool_outputs(
                 payload["backend_thread_id"], payload["run_id"], outputs, request).to_dict(),
             failed_cleanly=self._clean_failure_test(payload))
+        self._record_response(payload, TurnState.from_dict(state))
         return self._answer(payload, TurnState.from_dict(state))
 
     @_traced(ACTIVITY_CANCEL_TURN)

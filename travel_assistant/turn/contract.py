@@ -18,12 +18,16 @@ class TurnConfig:
     max_tool_attempts: int = 2
     poll_first_delay_s: float = 1.0
     poll_max_delay_s: float = 8.0
+    # The model service notifies the end of each step (a webhook): wait for that event, with sparse polls as the
+    # fallback (travel_assistant/turn/waiting.py). False: poll on the schedule above, as without push.
+    push_events: bool = False
 
     @classmethod
-    def from_settings(cls, settings: TurnSettings) -> TurnConfig:
+    def from_settings(cls, settings: TurnSettings, *, push_events: bool = False) -> TurnConfig:
         return cls(deadline_s=settings.deadline_s, max_model_retries=settings.max_model_retries,
                    max_tool_rounds=settings.max_tool_rounds, max_tool_attempts=settings.max_tool_attempts,
-                   poll_first_delay_s=settings.poll_first_delay_s, poll_max_delay_s=settings.poll_max_delay_s)
+                   poll_first_delay_s=settings.poll_first_delay_s, poll_max_delay_s=settings.poll_max_delay_s,
+                   push_events=push_events)
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,8 @@ class TurnRuntime(Protocol):
 
     async def snapshot(self, turn_id: str) -> TurnSnapshot | None: ...
 
+    async def raise_event(self, turn_id: str, name: str, data: Any = None) -> None: ...
+
 
 async def turn_holds_thread(record: ThreadRecord, now: datetime,
                             snapshot: Callable[[str], Awaitable[TurnSnapshot | None]]) -> bool:

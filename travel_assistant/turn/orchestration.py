@@ -12,6 +12,7 @@ expected failures: Durable would turn a raised exception into an untyped error s
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Generator
@@ -39,6 +40,7 @@ from ..telemetry.context import PAYLOAD_KEY as TELEMETRY
 from . import progress as phases
 from .contract import STORAGE_UNAVAILABLE_KIND, TURN_CANCELLED, TURN_COMPLETED, TURN_FAILED, TurnInput
 from .polling import next_poll_delay, retry_delay
+from .waiting import StepWaiter
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +51,9 @@ FINISH_ATTEMPTS = 5
 TOOL_RETRY_DELAY_S = 2.0
 # Room for all of a round's tool outputs in the one submit activity input, under Durable's 45 KB.
 SUBMIT_OUTPUTS_BUDGET = MAX_ACTIVITY_PAYLOAD_BYTES - 4000
+# Validation is pure, and every episode replays it for every tool call of the turn so far (a JSON Schema check,
+# about a third of a millisecond each): remember the answers. They are shared between replays: never changed.
+_validate_call = functools.lru_cache(maxsize=512)(tools.validate_call)
 
 
 class TurnEnded(Exception):
@@ -93,6 +98,9 @@ class ChatTurn:
         self.hosted_tools: set[str] = set()
         self.rounds = 0
         self.polls_in_step = 0
+        self.waiter = StepWaiter(context, push=self.config.push_events, timer=self.wait_until)
+        # With push, the activities that create a response record its id for the webhook route to find the turn.
+        self.push_payload = {"record_response": True} if self.config.push_events else {}
 
     # --- small helpers ----------------------------------------------------------------------------------
 
@@ -143,7 +151,7 @@ class ChatTurn:
         ensured = yield from self._call_model(ACTIVITY_ENSURE_THREAD, self.payload())
         self.backend_thread_id = ensured["backend_thread_id"]
         started = yield from self._call_model(ACTIVITY_START_TURN, self.payload(
-            message=self.turn.message, today=self.today().isoformat()))
+            message=self.turn.message, today=self.today().isoformat(), **self.push_payload))
         state, reply = self._accept(started)
         run_began = self.now
         while True:
@@ -155,7 +163,7 @@ class ChatTurn:
                 delay = next_poll_delay((self.now - run_began).total_seconds(),
                                         first_delay_s=self.config.poll_first_delay_s,
                                         max_delay_s=self.config.poll_max_delay_s, poll_after_ms=state.poll_after_ms)
-                yield self.wait_until(self.now + timedelta(seconds=delay))
+                yield from self.waiter.wait(state.run_id, self.now + timedelta(seconds=delay))
                 if self.now >= self.deadline:
                     continue  # the check above ends the turn
                 self.polls_in_step += 1
@@ -164,7 +172,7 @@ class ChatTurn:
             elif state.status is RunStatus.REQUIRES_ACTION:
                 outputs = yield from self._run_tools(state)
                 submitted = yield from self._call_model(ACTIVITY_SUBMIT_TOOL_OUTPUTS, self.payload(
-                    outputs=outputs, round=self.rounds, today=self.today().isoformat()))
+                    outputs=outputs, round=self.rounds, today=self.today().isoformat(), **self.push_payload))
                 state, reply = self._accept(submitted)
                 run_began = self.now
                 self.polls_in_step = 0
@@ -253,7 +261,7 @@ class ChatTurn:
         today = self.today()
         pending = []
         for call in calls:
-            checked = tools.validate_call(call.name, call.arguments, today)
+            checked = _validate_call(call.name, call.arguments, today)
             if checked.get("ok"):
                 pending.append((call, checked["arguments"]))
             else:
