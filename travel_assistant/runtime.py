@@ -86,7 +86,7 @@ def response_index() -> ResponseIndex:
     from .storage import ResponseIndex, open_table
 
     storage = settings().storage
-    return ResponseIndex(open_table(storage.connection_string, storage.turn_steps_table))
+    return ResponseIndex(open_table(storage.connection, storage.turn_steps_table))
 
 
 @lru_cache(maxsize=1)
