@@ -63,6 +63,8 @@ LEFT_AT_DEFAULT = {
     "CLEANUP_MAX_BATCHES": "default", "CLEANUP_MAX_CONCURRENCY": "default", "CLEANUP_TIME_BUDGET_SECONDS": "default",
     "CLEANUP_PURGE_WINDOW_HOURS": "default", "CLEANUP_PURGE_MAX_WINDOWS": "default",
     "CLEANUP_PURGE_LOOKBACK_DAYS": "default",
+    "MODEL_WEBHOOK_SECRET": "exists only after the webhook is registered (docs/deploy.md): then a Key Vault "
+                            "reference; until then the webhook route answers 404 and turns poll",
     "TRUST_PRINCIPAL_HEADERS": "default false: with sign-in on, App Service's WEBSITE_AUTH_ENABLED is what vouches "
                                "for the principal headers; the setting is for a proxy of your own",
 }
