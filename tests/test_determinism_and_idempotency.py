@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import random
 from collections.abc import Generator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import azure.durable_functions as df
@@ -28,7 +28,7 @@ from tests.harness.replay import Harness
 from tests.harness.world import OWNER, World
 from travel_assistant import runtime
 from travel_assistant.chat.validation import new_turn_id
-from travel_assistant.tools import activity_name
+from travel_assistant.tools import activity_name, validate_call
 from travel_assistant.turn.contract import TurnConfig, TurnInput
 from travel_assistant.turn.orchestration import ChatTurn, chat_turn_orchestration
 
@@ -177,7 +177,8 @@ def test_every_activity_run_twice_has_the_effect_of_one_run(world: World, fake_a
     outputs = []
     for call in polled["state"]["tool_calls"]:
         fake_apis.reset()
-        payload = {"tool": call["name"], "call_id": call["id"], "arguments": TOOL_CALLS[call["name"]],
+        checked = validate_call(call["name"], call["arguments"], date.fromisoformat(TODAY))  # as the orchestrator
+        payload = {"tool": call["name"], "call_id": call["id"], "arguments": checked["arguments"],
                    "today": TODAY, "max_output_bytes": 8000}
         envelope = twice(world, script, activity_name(call["name"]), {**payload, **ids})
         assert envelope["ok"] is True, envelope

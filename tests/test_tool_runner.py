@@ -59,15 +59,17 @@ def test_invalid_tool_settings_are_not_configured(fake_apis: FakeTravelApis,
 def test_the_byte_budget_is_capped(fake_apis: FakeTravelApis, asked: Any, limit: int) -> None:
     fake_apis.set_scenario("hotpepper", "huge")
     output = run_tool_activity({"tool": "search_hotpepper_shops", "call_id": "c", "today": TODAY,
-                                "arguments": CALLS["hotpepper"][1], "max_output_bytes": asked})
+                                "arguments": {**CALLS["hotpepper"][1], "private_room": 0, "count": 5},
+                                "max_output_bytes": asked})
     assert data(output)["omitted"]["shops"] > 0
     assert limit - 1500 < len(json.dumps(output, ensure_ascii=False).encode()) <= limit
 
 
-def test_without_today_the_activity_uses_japans_date(fake_apis: FakeTravelApis) -> None:
-    arguments = {**CALLS["rakuten"][1], "checkinDate": "2020-01-01", "checkoutDate": "2020-01-02"}
-    output = run_tool_activity({"tool": "search_vacant_hotels", "arguments": arguments})
-    assert "is in the past" in error(output, "invalid_arguments", retryable=False)["message"]
+def test_the_activity_uses_the_arguments_the_orchestrator_validated(fake_apis: FakeTravelApis) -> None:
+    """Validation is the orchestrator's (validate_call); the activity sends what it was given, defaults and all."""
+    arguments = {**CALLS["rakuten"][1], "adultNum": 3}
+    data(run_tool_activity({"tool": "search_vacant_hotels", "call_id": "c", "arguments": arguments}))
+    assert [r.param("adultNum") for r in fake_apis.requests("rakuten")] == ["3"]
 
 
 def test_the_session_is_reused_until_reset(fake_apis: FakeTravelApis) -> None:

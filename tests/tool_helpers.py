@@ -1,18 +1,23 @@
-"""Calling a tool the way its activity is called, and checking what every output must be."""
+"""Calling a tool the way the orchestrator does (validate the call, then run its activity with the normalised
+arguments), and checking what every output must be."""
 
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
-from travel_assistant.tools import run_tool_activity
+from travel_assistant.tools import run_tool_activity, validate_call
 
 TODAY = "2026-11-24"  # Japan's date as the orchestrator passes it; fixture dates are just after it
 
 
 def call(tool: str, arguments: Any, *, max_bytes: int = 8000) -> dict[str, Any]:
-    output = run_tool_activity({"tool": tool, "call_id": "call_test_1", "arguments": arguments, "today": TODAY,
-                                "max_output_bytes": max_bytes})
+    checked = validate_call(tool, arguments, date.fromisoformat(TODAY))
+    if not checked["ok"]:
+        return checked
+    output = run_tool_activity({"tool": tool, "call_id": "call_test_1", "arguments": checked["arguments"],
+                                "today": TODAY, "max_output_bytes": max_bytes})
     size = len(json.dumps(output, ensure_ascii=False).encode("utf-8"))
     assert size <= max(max_bytes, 1024), f"{size} bytes"
     return output
