@@ -28,8 +28,9 @@ from tests.harness.replay import Harness
 from tests.harness.world import OWNER, World
 from travel_assistant import runtime
 from travel_assistant.chat.validation import new_turn_id
+from travel_assistant.settings import TurnSettings
 from travel_assistant.tools import activity_name, validate_call
-from travel_assistant.turn.contract import TurnConfig, TurnInput
+from travel_assistant.turn.contract import TurnInput
 from travel_assistant.turn.orchestration import ChatTurn, chat_turn_orchestration
 
 pytestmark = pytest.mark.azurite
@@ -60,7 +61,7 @@ class ReadsSettingsItself(ChatTurn):
 
     def __init__(self, context: Any) -> None:
         super().__init__(context)
-        self.config = TurnConfig(poll_max_delay_s=float(os.environ.get("VARIANT_POLL_MAX_DELAY", "8")))
+        self.config = TurnSettings(poll_max_delay_s=float(os.environ.get("VARIANT_POLL_MAX_DELAY", "8")))
 
 
 def handle_for(turn_class: type[ChatTurn]) -> Any:
@@ -81,7 +82,7 @@ def run_variant(world: World, turn_class: type[ChatTurn], hooks: dict[float, Any
     harness = Harness(handle_for(turn_class), activities(), clock=world.clock)
     for seconds, action in (hooks or {}).items():
         harness.at(seconds, action)
-    turn = TurnInput(turn_id, thread_id, OWNER, "こんにちは", TurnConfig())
+    turn = TurnInput(turn_id, thread_id, OWNER, "こんにちは", TurnSettings())
     return harness.run("chat_turn", turn.to_dict(), instance_id=turn_id)
 
 

@@ -347,7 +347,7 @@ def test_a_create_that_never_connected_is_retryable(clock: VirtualClock) -> None
         closed_port = probe.getsockname()[1]
     with FakeOpenAI(clock=clock, api_key=API_KEY) as fake:
         settings = model_settings(fake, "openai", "responses")
-        settings = type(settings)(**{**settings.__dict__, "base_url": f"http://127.0.0.1:{closed_port}/v1"})
+        settings = settings.model_copy(update={"openai_base_url": f"http://127.0.0.1:{closed_port}/v1"})
         with pytest.raises(ModelError) as err:
             create_backend(settings).start_turn("conv_x", turn())
     assert err.value.kind is ModelErrorKind.UNAVAILABLE and err.value.retryable

@@ -21,7 +21,7 @@ from ..model.port import ModelBackend
 from ..redaction import redact
 from ..settings import Settings, SettingsError
 from ..storage import ConcurrentUpdate, StorageUnavailable, ThreadRecord
-from ..turn.contract import TURN_CANCELLED, TURN_FAILED, TurnConfig, TurnInput
+from ..turn.contract import TURN_CANCELLED, TURN_FAILED, TurnInput
 from ..turn.liveness import TurnRuntime, TurnSnapshot, turn_holds_thread
 from . import validation
 from .http import ApiRequest, ApiResponse, error_response, expected_failure
@@ -125,7 +125,7 @@ class ChatService:
         wait_s = validation.parse_wait(request.query.get("wait"))
         settings = self._settings()
         _ = settings.model  # a turn without a usable model would only fail later: say so now
-        config = TurnConfig.from_settings(settings.turn)
+        config = settings.turn
         registry = self._registry()
         turn_id = validation.new_turn_id()
         now = self._clock()

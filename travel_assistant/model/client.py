@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..settings import ModelSettings
-
 if TYPE_CHECKING:
+    from ..settings_sections import ModelSettings
     from .port import ModelBackend
 
 ENTRA_SCOPE = "https://cognitiveservices.azure.com/.default"

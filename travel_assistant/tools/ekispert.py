@@ -13,13 +13,15 @@ A 400 usually means an unknown station: the station lookup (/v1/json/station/lig
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from .. import runtime
-from ..settings import ToolSettings
 from .envelope import INVALID_ARGUMENTS, NOT_CONFIGURED, UPSTREAM_AUTH, ToolError
 from .http import HttpResult, bad_response, get_json, raise_for_transient
 from .shape import as_dict, as_list, compact, text, to_int
+
+if TYPE_CHECKING:
+    from ..settings_sections import ToolSettings
 
 API: Final = "Ekispert"
 LISTS: Final = ("outbound.courses", "return.courses")

@@ -7,12 +7,14 @@ Errors arrive inside HTTP 200 bodies as results.error[{code, message}]: 1000 ser
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from ..settings import ToolSettings
 from .envelope import INVALID_ARGUMENTS, NOT_CONFIGURED, UPSTREAM_AUTH, UPSTREAM_UNAVAILABLE, ToolError
 from .http import bad_response, get_json, raise_for_transient
 from .shape import as_dict, as_list, compact, text, to_int, url
+
+if TYPE_CHECKING:
+    from ..settings_sections import ToolSettings
 
 API: Final = "Hotpepper Gourmet"
 CREDIT: Final = "Powered by ホットペッパー Webサービス"

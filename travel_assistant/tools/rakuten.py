@@ -12,13 +12,15 @@ it names our credentials); 401/403 = credentials or Referer refused; 429, 5xx = 
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
-from ..settings import ToolSettings
 from .envelope import INVALID_ARGUMENTS, NOT_CONFIGURED, UPSTREAM_AUTH, ToolError
 from .http import HttpResult, bad_response, get_json, raise_for_transient
 from .shape import as_dict, as_list, compact, text, to_float, to_int, url
+
+if TYPE_CHECKING:
+    from ..settings_sections import ToolSettings
 
 API: Final = "Rakuten Travel"
 LISTS: Final = ("hotels",)
