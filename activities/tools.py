@@ -6,24 +6,30 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from travel_assistant import runtime
+from travel_assistant.settings import ToolSettings
 from travel_assistant.tools import activity_name, run_tool_activity
 
 bp = df.Blueprint()
 
 
+def _tool_settings() -> ToolSettings:
+    return runtime.settings().tools
+
+
 @bp.function_name(activity_name("search_hotpepper_shops"))
 @bp.activity_trigger(input_name="payload")
 def tool_search_hotpepper_shops(payload: dict[str, Any]) -> dict[str, Any]:
-    return run_tool_activity(payload)
+    return run_tool_activity(payload, _tool_settings)
 
 
 @bp.function_name(activity_name("search_vacant_hotels"))
 @bp.activity_trigger(input_name="payload")
 def tool_search_vacant_hotels(payload: dict[str, Any]) -> dict[str, Any]:
-    return run_tool_activity(payload)
+    return run_tool_activity(payload, _tool_settings)
 
 
 @bp.function_name(activity_name("searchTransportation"))
 @bp.activity_trigger(input_name="payload")
 def tool_search_transportation(payload: dict[str, Any]) -> dict[str, Any]:
-    return run_tool_activity(payload)
+    return run_tool_activity(payload, _tool_settings)

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from tests.tool_helpers import tool_settings
 from travel_assistant import runtime
 from travel_assistant.constants import JST
 from travel_assistant.tools import run_tool_activity, validate_call
@@ -37,7 +38,7 @@ def _run(tool: str, arguments: dict[str, object]) -> dict[str, object]:
     checked = validate_call(tool, arguments, today)  # as the orchestrator does before it schedules the activity
     assert checked["ok"] is True, checked
     output = run_tool_activity({"tool": tool, "call_id": "live", "arguments": checked["arguments"],
-                                "today": today.isoformat(), "max_output_bytes": 8000})
+                                "today": today.isoformat(), "max_output_bytes": 8000}, tool_settings)
     assert output["ok"] is True, output
     return output["data"]  # type: ignore[return-value]
 

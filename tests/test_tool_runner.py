@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from devtools.fake_travel import SCENARIOS, FakeTravelApis
-from tests.tool_helpers import TODAY, call, data, error
+from tests.tool_helpers import TODAY, call, data, error, tool_settings
 from travel_assistant import runtime
 from travel_assistant.redaction import RedactingFilter
 from travel_assistant.tools import run_tool_activity, runner
@@ -30,7 +30,7 @@ SECRETS = (FakeTravelApis.HOTPEPPER_KEY, FakeTravelApis.RAKUTEN_APPLICATION_ID, 
 @pytest.mark.parametrize("payload", [None, {}, {"tool": "nope"}, {"tool": "searchTransportation"},
                                      {"tool": "search_hotpepper_shops", "arguments": "{oops"}, "text", 42])
 def test_bad_payloads_give_an_envelope(payload: Any) -> None:
-    output = run_tool_activity(payload)
+    output = run_tool_activity(payload, tool_settings)
     assert output["ok"] is False
     assert output["error"]["code"] in ("unknown_tool", "invalid_arguments", "internal_error")
 
@@ -60,7 +60,7 @@ def test_the_byte_budget_is_capped(fake_apis: FakeTravelApis, asked: Any, limit:
     fake_apis.set_scenario("hotpepper", "huge")
     output = run_tool_activity({"tool": "search_hotpepper_shops", "call_id": "c", "today": TODAY,
                                 "arguments": {**CALLS["hotpepper"][1], "private_room": 0, "count": 5},
-                                "max_output_bytes": asked})
+                                "max_output_bytes": asked}, tool_settings)
     assert data(output)["omitted"]["shops"] > 0
     assert limit - 1500 < len(json.dumps(output, ensure_ascii=False).encode()) <= limit
 
@@ -68,7 +68,7 @@ def test_the_byte_budget_is_capped(fake_apis: FakeTravelApis, asked: Any, limit:
 def test_the_activity_uses_the_arguments_the_orchestrator_validated(fake_apis: FakeTravelApis) -> None:
     """Validation is the orchestrator's (validate_call); the activity sends what it was given, defaults and all."""
     arguments = {**CALLS["rakuten"][1], "adultNum": 3}
-    data(run_tool_activity({"tool": "search_vacant_hotels", "call_id": "c", "arguments": arguments}))
+    data(run_tool_activity({"tool": "search_vacant_hotels", "call_id": "c", "arguments": arguments}, tool_settings))
     assert [r.param("adultNum") for r in fake_apis.requests("rakuten")] == ["3"]
 
 

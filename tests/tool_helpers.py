@@ -7,9 +7,16 @@ import json
 from datetime import date
 from typing import Any
 
+from travel_assistant import runtime
+from travel_assistant.settings import ToolSettings
 from travel_assistant.tools import run_tool_activity, validate_call
 
 TODAY = "2026-11-24"  # Japan's date as the orchestrator passes it; fixture dates are just after it
+
+
+def tool_settings() -> ToolSettings:
+    """What the tool activities' shell passes: the process's tool settings."""
+    return runtime.settings().tools
 
 
 def call(tool: str, arguments: Any, *, max_bytes: int = 8000) -> dict[str, Any]:
@@ -17,7 +24,7 @@ def call(tool: str, arguments: Any, *, max_bytes: int = 8000) -> dict[str, Any]:
     if not checked["ok"]:
         return checked
     output = run_tool_activity({"tool": tool, "call_id": "call_test_1", "arguments": checked["arguments"],
-                                "today": TODAY, "max_output_bytes": max_bytes})
+                                "today": TODAY, "max_output_bytes": max_bytes}, tool_settings)
     size = len(json.dumps(output, ensure_ascii=False).encode("utf-8"))
     assert size <= max(max_bytes, 1024), f"{size} bytes"
     return output

@@ -10,6 +10,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from . import redaction
+from .process_caches import clear_process_caches, process_cache
 from .settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -25,23 +26,13 @@ def settings() -> Settings:
     return loaded
 
 
-_resetters: list[object] = []
-
-
-def on_reset(cache: object) -> object:
-    """Register an lru_cache-wrapped factory to be cleared by reset(); returns it, so it works as a decorator."""
-    _resetters.append(cache)
-    return cache
-
-
 def reset() -> None:
     """Forget every cached setting and client (tests call this after changing the environment)."""
     settings.cache_clear()
-    for cache in _resetters:
-        cache.cache_clear()  # type: ignore[attr-defined]
+    clear_process_caches()
 
 
-@on_reset
+@process_cache
 @lru_cache(maxsize=1)
 def model_backend() -> ModelBackend:
     from .model.client import create_backend
@@ -49,7 +40,7 @@ def model_backend() -> ModelBackend:
     return create_backend(settings().model)
 
 
-@on_reset
+@process_cache
 @lru_cache(maxsize=1)
 def thread_registry() -> ThreadRegistry:
     from .storage import ThreadRegistry, open_table
@@ -58,7 +49,7 @@ def thread_registry() -> ThreadRegistry:
     return ThreadRegistry(open_table(storage.connection_string, storage.threads_table))
 
 
-@on_reset
+@process_cache
 @lru_cache(maxsize=1)
 def step_journal() -> StepJournal:
     from .storage import StepJournal, open_table
@@ -67,7 +58,7 @@ def step_journal() -> StepJournal:
     return StepJournal(open_table(storage.connection_string, storage.turn_steps_table))
 
 
-@on_reset
+@process_cache
 @lru_cache(maxsize=1)
 def cleanup_state() -> CleanupState:
     from .storage import CleanupState, open_table
@@ -76,7 +67,7 @@ def cleanup_state() -> CleanupState:
     return CleanupState(open_table(storage.connection_string, storage.cleanup_state_table))
 
 
-@on_reset
+@process_cache
 @lru_cache(maxsize=1)
 def turn_activities() -> TurnActivities:
     from .turn.activities import TurnActivities

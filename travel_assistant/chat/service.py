@@ -8,9 +8,10 @@ Blocking storage and model calls run in worker threads, so the async HTTP functi
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -19,8 +20,8 @@ from ..errors import AppError, ErrorCode
 from ..model.errors import ModelError
 from ..model.port import ModelBackend
 from ..redaction import redact
-from ..settings import Settings, SettingsError
-from ..storage import ConcurrentUpdate, StorageUnavailable, ThreadRecord
+from ..settings import Settings
+from ..storage import ConcurrentUpdate, ThreadRecord
 from ..turn.contract import TURN_CANCELLED, TURN_FAILED, TurnInput
 from ..turn.liveness import TurnRuntime, TurnSnapshot, turn_holds_thread
 from . import validation
@@ -64,6 +65,28 @@ def turn_view(turn_id: str, snapshot: TurnSnapshot, status_url: str) -> dict[str
     return view
 
 
+_Operation = Callable[["ChatService", ApiRequest], Awaitable[ApiResponse]]
+
+
+def operation(method: _Operation) -> _Operation:
+    """An HTTP operation: every expected failure becomes its JSON error response, and a bug the usual JSON 500
+    (without this the host would answer an empty 500); the log gets the (redacted) traceback."""
+
+    @functools.wraps(method)
+    async def answered(self: ChatService, request: ApiRequest) -> ApiResponse:
+        try:
+            return await method(self, request)
+        except Exception as error:
+            failure = expected_failure(error)
+            if failure is None:
+                logger.exception("%s failed unexpectedly", method.__name__)
+                failure = AppError(ErrorCode.INTERNAL_ERROR, "The request failed unexpectedly; try again.",
+                                   http_status=500)
+            return error_response(failure)
+
+    return answered
+
+
 class ChatService:
     def __init__(self, settings: Callable[[], Settings], registry: Callable[[], ThreadRegistry],
                  backend: Callable[[], ModelBackend], runtime: TurnRuntime,
@@ -75,19 +98,6 @@ class ChatService:
         self._clock = clock
 
     # --- plumbing -------------------------------------------------------------------------------------------
-
-    async def handle(self, operation: str, request: ApiRequest) -> ApiResponse:
-        """Run one operation, mapping every expected failure to its JSON error response."""
-        try:
-            return await getattr(self, operation)(request)
-        except (AppError, SettingsError, StorageUnavailable, ModelError) as error:
-            return error_response(expected_failure(error))  # type: ignore[arg-type]
-        except Exception:
-            # A bug. Without this the host would answer an empty 500; the caller gets the usual JSON error, the
-            # log gets the (redacted) traceback.
-            logger.exception("%s failed unexpectedly", operation)
-            return error_response(AppError(ErrorCode.INTERNAL_ERROR, "The request failed unexpectedly; try again.",
-                                           http_status=500))
 
     def _caller(self, request: ApiRequest) -> Caller:
         return identify(request.header(HEADER_PRINCIPAL_ID),
@@ -119,6 +129,7 @@ class ChatService:
 
     # --- POST /api/chat -------------------------------------------------------------------------------------
 
+    @operation
     async def post_message(self, request: ApiRequest) -> ApiResponse:
         caller = self._caller(request)
         chat = validation.parse_chat_message(request.body)
@@ -196,6 +207,7 @@ class ChatService:
 
     # --- GET /api/chat/{turn_id} and POST /api/chat/{turn_id}/cancel ----------------------------------------
 
+    @operation
     async def get_turn(self, request: ApiRequest) -> ApiResponse:
         caller = self._caller(request)
         turn_id = validation.parse_turn_id(request.route.get("turn_id"))
@@ -203,6 +215,7 @@ class ChatService:
         headers = {"Retry-After": "1"} if snapshot.running else {}
         return ApiResponse(200, turn_view(turn_id, snapshot, self._status_url(request, turn_id)), headers)
 
+    @operation
     async def cancel_turn(self, request: ApiRequest) -> ApiResponse:
         caller = self._caller(request)
         turn_id = validation.parse_turn_id(request.route.get("turn_id"))
@@ -223,6 +236,7 @@ class ChatService:
 
     # --- threads --------------------------------------------------------------------------------------------
 
+    @operation
     async def list_threads(self, request: ApiRequest) -> ApiResponse:
         caller = self._caller(request)
         limit = validation.parse_limit(request.query.get("limit"))
@@ -233,6 +247,7 @@ class ChatService:
             "last_active_at": r.last_active_at.isoformat(),
             "active_turn_id": r.active_turn_id if r.has_live_claim(now) else None} for r in records]})
 
+    @operation
     async def list_messages(self, request: ApiRequest) -> ApiResponse:
         caller = self._caller(request)
         thread_id = validation.parse_thread_id(request.route.get("thread_id"))
@@ -249,6 +264,7 @@ class ChatService:
             messages = [m.to_dict() for m in found]
         return ApiResponse(200, {"thread_id": thread_id, "messages": messages})
 
+    @operation
     async def delete_thread(self, request: ApiRequest) -> ApiResponse:
         caller = self._caller(request)
         thread_id = validation.parse_thread_id(request.route.get("thread_id"))

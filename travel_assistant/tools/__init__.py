@@ -7,11 +7,15 @@ run_tool_activity() as the body of every tool activity (which uses the validated
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..constants import TOOL_ACTIVITY_PREFIX
 from .names import TOOL_NAMES
+
+if TYPE_CHECKING:
+    from ..settings_sections import ToolSettings
 
 __all__ = ["FUNCTION_TOOL_SPECS", "TOOL_NAMES", "activity_name", "run_tool_activity", "validate_call"]
 
@@ -33,12 +37,13 @@ def validate_call(name: object, arguments: object, today: date) -> dict[str, Any
     return validate(name, arguments, today)
 
 
-def run_tool_activity(payload: dict[str, Any]) -> dict[str, Any]:
-    """The body of every tool activity. The API clients load on the first tool call, not at cold start: the
-    orchestrator and the HTTP functions, which run far more often, never need them."""
+def run_tool_activity(payload: dict[str, Any], tool_settings: Callable[[], ToolSettings]) -> dict[str, Any]:
+    """The body of every tool activity; ``tool_settings`` gives the section (it raises SettingsError when the
+    settings are invalid, which the activity answers as not_configured). The API clients load on the first tool
+    call, not at cold start: the orchestrator and the HTTP functions, which run far more often, never need them."""
     from .runner import run_tool_activity as run
 
-    return run(payload)
+    return run(payload, tool_settings)
 
 
 def activity_name(tool_name: str) -> str:

@@ -25,7 +25,8 @@ def search(arguments: dict[str, Any], tools: ToolSettings) -> dict[str, Any]:
     if not tools.hotpepper_api_key:
         raise ToolError(NOT_CONFIGURED, "Restaurant search (Hotpepper Gourmet) is not set up on this server: "
                                         "an administrator must set HOTPEPPER_API_KEY.")
-    result = get_json(API, tools.hotpepper_endpoint, request_params(arguments, tools.hotpepper_api_key))
+    result = get_json(API, tools.hotpepper_endpoint, request_params(arguments, tools.hotpepper_api_key),
+                      settings=tools)
     raise_for_transient(API, result)
     results = as_dict(result.body).get("results") if isinstance(result.body, dict) else None
     if result.status != 200 or not isinstance(results, dict):

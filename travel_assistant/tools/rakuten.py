@@ -33,7 +33,8 @@ def search(arguments: dict[str, Any], tools: ToolSettings) -> dict[str, Any]:
     if not (tools.rakuten_application_id and tools.rakuten_access_key):
         raise ToolError(NOT_CONFIGURED, "Hotel search (Rakuten Travel) is not set up on this server: an "
                                         "administrator must set RAKUTEN_APPLICATION_ID and RAKUTEN_ACCESS_KEY.")
-    result = get_json(API, tools.rakuten_endpoint, request_params(arguments, tools), request_headers(tools))
+    result = get_json(API, tools.rakuten_endpoint, request_params(arguments, tools), request_headers(tools),
+                      settings=tools)
     body = result.body if isinstance(result.body, dict) else None
     if result.status == 404 and body is not None and body.get("error") == "not_found":
         hotels: list[dict[str, Any]] = []

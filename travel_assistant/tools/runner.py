@@ -13,11 +13,10 @@ import json
 import logging
 import traceback
 from collections.abc import Callable
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from .. import runtime
 from ..redaction import redact
-from ..settings import SettingsError, ToolSettings
+from ..settings import SettingsError
 from . import ekispert, hotpepper, names, rakuten
 from .envelope import (
     INTERNAL_ERROR,
@@ -29,6 +28,9 @@ from .envelope import (
     output_budget,
 )
 
+if TYPE_CHECKING:
+    from ..settings_sections import ToolSettings
+
 log = logging.getLogger("travel_assistant.tools")
 
 # Per tool: the API call, and the lists in its data that may be shortened to fit the byte budget.
@@ -39,12 +41,12 @@ _TOOLS: Final[dict[str, tuple[Callable[[dict[str, Any], ToolSettings], dict[str,
 }
 
 
-def run_tool_activity(payload: dict[str, Any]) -> dict[str, Any]:
+def run_tool_activity(payload: dict[str, Any], tool_settings: Callable[[], ToolSettings]) -> dict[str, Any]:
     """payload: {"tool", "call_id", "arguments" (as validate_call returned them), "today", "max_output_bytes"}
     -> envelope."""
     max_bytes = output_budget(payload.get("max_output_bytes") if isinstance(payload, dict) else None)
     try:
-        envelope = _run(payload)
+        envelope = _run(payload, tool_settings)
         if not envelope["ok"]:
             return envelope
         # Third-party text could echo a credential (a URL with our key in it): scrub the whole output once.
@@ -60,7 +62,7 @@ def run_tool_activity(payload: dict[str, Any]) -> dict[str, Any]:
         return error_envelope(INTERNAL_ERROR, "The tool failed unexpectedly. Try again, or answer without it.")
 
 
-def _run(payload: Any) -> dict[str, Any]:
+def _run(payload: Any, tool_settings: Callable[[], ToolSettings]) -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise ToolError(INTERNAL_ERROR, "The tool activity received no payload.")
     tool = payload.get("tool")
@@ -70,7 +72,7 @@ def _run(payload: Any) -> dict[str, Any]:
     if not isinstance(arguments, dict):
         raise ToolError(INTERNAL_ERROR, "The tool activity received no validated arguments.")
     try:
-        tools = runtime.settings().tools
+        tools = tool_settings()
     except SettingsError as exc:
         log.error("tool settings are invalid: %s", redact(str(exc)))
         raise ToolError(NOT_CONFIGURED, "The travel search services are not configured correctly on this server; "
