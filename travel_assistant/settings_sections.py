@@ -136,7 +136,7 @@ class ModelSettings(SettingsSection):
         v, str) else v)] = Field("responses", description="set it to 'responses' (default) or 'assistants'",
                                  **_env("MODEL_API"))
     request_timeout_s: float = Field(30.0, ge=1.0, le=300.0, **_env("MODEL_REQUEST_TIMEOUT_SECONDS"))
-    azure_endpoint: HttpsUrl | None = Field(None, **_env("AZURE_OPENAI_ENDPOINT"))
+    azure_openai_endpoint: HttpsUrl | None = Field(None, **_env("AZURE_OPENAI_ENDPOINT"))
     azure_deployment: str | None = Field(None, **_env("AZURE_OPENAI_DEPLOYMENT"))
     azure_api_key: str | None = Field(None, repr=False, **_env("AZURE_OPENAI_API_KEY"))
     azure_api_version_setting: str = Field(DEFAULT_AZURE_ASSISTANTS_API_VERSION, **_env("AZURE_OPENAI_API_VERSION"))
@@ -147,11 +147,11 @@ class ModelSettings(SettingsSection):
 
     @model_validator(mode="after")
     def _a_model_is_configured(self) -> ModelSettings:
-        if self.azure_endpoint and not self.azure_deployment:
+        if self.azure_openai_endpoint and not self.azure_deployment:
             raise PydanticCustomError("settings_missing", "{problem}", {"problem": (
                 "AZURE_OPENAI_DEPLOYMENT is not set: set it to the name of your Azure OpenAI model deployment "
                 "(e.g. gpt-5-mini)")})
-        if not self.azure_endpoint and not self.openai_api_key:
+        if not self.azure_openai_endpoint and not self.openai_api_key:
             raise PydanticCustomError("settings_missing", "{problem}", {"problem": (
                 "No model is configured: set AZURE_OPENAI_ENDPOINT and AZURE_OPENAI_DEPLOYMENT (Azure OpenAI, "
                 "with AZURE_OPENAI_API_KEY or Entra ID), or OPENAI_API_KEY (OpenAI)")})
@@ -159,7 +159,7 @@ class ModelSettings(SettingsSection):
 
     @property
     def provider(self) -> Literal["azure", "openai"]:
-        return "azure" if self.azure_endpoint else "openai"
+        return "azure" if self.azure_openai_endpoint else "openai"
 
     @property
     def model(self) -> str:
@@ -173,8 +173,9 @@ class ModelSettings(SettingsSection):
         return self.openai_base_url
 
     @property
-    def resource_endpoint(self) -> str | None:
-        return self.azure_endpoint.rstrip("/") if self.azure_endpoint else None
+    def azure_endpoint(self) -> str | None:
+        """The Azure OpenAI resource's endpoint, without a trailing slash (None for OpenAI)."""
+        return self.azure_openai_endpoint.rstrip("/") if self.azure_openai_endpoint else None
 
     @property
     def api_key(self) -> str | None:

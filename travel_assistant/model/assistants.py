@@ -34,7 +34,6 @@ _FIELDS = ("id", "status")  # what a usable Run must have
 
 
 class AssistantsBackend:
-    name = "assistants"
     repeatable_turns = True  # the turn id in message and run metadata: see the module docstring
 
     def __init__(self, client: Any, *, model: str, pinned_assistant_id: str | None = None) -> None:
@@ -174,8 +173,6 @@ class AssistantsBackend:
         return self._state(thread_id, expect(run, Run, "cancel turn", *_FIELDS))
 
     def get_reply(self, thread_id: str, run_id: str) -> Reply:
-        run = expect(call("get reply", self._client.beta.threads.runs.retrieve, run_id, thread_id=thread_id),
-                     Run, "get reply", *_FIELDS)
         texts: list[str] = []
         after: str | None = None
         while True:
@@ -187,7 +184,7 @@ class AssistantsBackend:
             if not page.has_more or not page.data:
                 break
             after = page.data[-1].id
-        return Reply(text="\n\n".join(texts), usage=_usage(run))
+        return Reply(text="\n\n".join(texts))
 
     def list_messages(self, thread_id: str, *, limit: int = 100) -> list[Message]:
         """The thread's user and assistant messages, oldest first, at most ``limit``."""

@@ -29,6 +29,7 @@ def create_openai_client(settings: ModelSettings) -> Any:
     common: dict[str, Any] = {"timeout": settings.request_timeout_s, "max_retries": 0}
     if settings.provider == "azure":
         if settings.api == "assistants":
+            assert settings.azure_endpoint is not None  # the provider is "azure" because the endpoint is set
             auth = ({"api_key": settings.api_key} if settings.api_key
                     else {"azure_ad_token_provider": _entra_token_provider()})
             return openai.AzureOpenAI(azure_endpoint=settings.azure_endpoint, api_version=settings.azure_api_version,

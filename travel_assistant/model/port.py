@@ -133,11 +133,9 @@ class TurnState:
 
 @dataclass(frozen=True)
 class Reply:
-    text: str
-    usage: Usage | None = None
+    """The assistant's answer text. Usage comes with the finished run's TurnState, not here."""
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "usage": self.usage.to_dict() if self.usage else None}
+    text: str
 
 
 @dataclass(frozen=True)
@@ -164,7 +162,6 @@ class TurnRequest:
 class ModelBackend(Protocol):
     """What the chat turn needs from a model API. Implementations raise ModelError on failures."""
 
-    name: str
     # True when start_turn and submit_tool_outputs may be called again after any failure, because the adapter
     # finds what an earlier attempt did (and does not do it twice). False: only a failure that certainly did
     # nothing may be repeated; after any other the turn ends start_uncertain rather than risk posting twice.

@@ -27,7 +27,6 @@ ABANDONED_OUTPUT = '{"error": "cancelled", "detail": "The turn ended before this
 
 
 class ResponsesBackend:
-    name = "responses"
     # A response cannot be found again without its id (the API cannot list them), so a create whose answer was
     # lost cannot be checked: it must not be repeated.
     repeatable_turns = False
@@ -92,7 +91,7 @@ class ResponsesBackend:
     def get_reply(self, thread_id: str, run_id: str) -> Reply:
         response = expect(call("get reply", self._client.responses.retrieve, run_id), Response, "get reply",
                           *_FIELDS)
-        return Reply(text=response.output_text, usage=_usage(response))
+        return Reply(text=response.output_text)
 
     def list_messages(self, thread_id: str, *, limit: int = 100) -> list[Message]:
         """The conversation's user and assistant text messages, oldest first, at most ``limit``."""

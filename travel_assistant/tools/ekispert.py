@@ -189,7 +189,7 @@ def _course(course: dict[str, Any], passengers: int) -> dict[str, Any]:
         }))
     prices = [p for p in as_list(course.get("Price")) if isinstance(p, dict)]
     fare = _summary(prices, "FareSummary")
-    charge = _summary(prices, "ChargeSummary")
+    charge = _summary(prices, "ChargeSummary") or 0  # a sum: never None
     per_adult = fare + charge if fare is not None else None
     minutes = [to_int(route.get(k)) for k in ("timeOnBoard", "timeWalk", "timeOther")]
     return compact({
