@@ -1,5 +1,5 @@
-"""The linter and the type checker, as part of the suite: ruff on the whole project, mypy strict on the core
-(configured in pyproject.toml). A failure shows their own output."""
+"""The linter and the type checker, as part of the suite: ruff on the whole project, mypy strict on the core and
+the Functions shells (configured in pyproject.toml). A failure shows their own output."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def test_ruff_finds_nothing() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_mypy_strict_on_the_core_finds_nothing() -> None:
+def test_mypy_strict_on_the_app_finds_nothing() -> None:
     done = _run(sys.executable, "-m", "mypy")  # files and strictness: [tool.mypy] in pyproject.toml
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Success: no issues found" in done.stdout
