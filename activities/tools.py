@@ -8,7 +8,7 @@ import azure.durable_functions as df
 
 from travel_assistant import runtime
 from travel_assistant.settings import ToolSettings
-from travel_assistant.tools import activity_name, run_tool_activity
+from travel_assistant.tools import activity_name, names, run_tool_activity
 
 bp = df.Blueprint()
 
@@ -17,19 +17,19 @@ def _tool_settings() -> ToolSettings:
     return runtime.settings().tools
 
 
-@bp.function_name(activity_name("search_hotpepper_shops"))
+@bp.function_name(activity_name(names.SEARCH_HOTPEPPER_SHOPS))
 @bp.activity_trigger(input_name="payload")
 def tool_search_hotpepper_shops(payload: dict[str, Any]) -> dict[str, Any]:
     return run_tool_activity(payload, _tool_settings)
 
 
-@bp.function_name(activity_name("search_vacant_hotels"))
+@bp.function_name(activity_name(names.SEARCH_VACANT_HOTELS))
 @bp.activity_trigger(input_name="payload")
 def tool_search_vacant_hotels(payload: dict[str, Any]) -> dict[str, Any]:
     return run_tool_activity(payload, _tool_settings)
 
 
-@bp.function_name(activity_name("searchTransportation"))
+@bp.function_name(activity_name(names.SEARCH_TRANSPORTATION))
 @bp.activity_trigger(input_name="payload")
 def tool_search_transportation(payload: dict[str, Any]) -> dict[str, Any]:
     return run_tool_activity(payload, _tool_settings)
