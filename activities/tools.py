@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import azure.durable_functions as df
 
 from travel_assistant import runtime
-from travel_assistant.settings import ToolSettings
 from travel_assistant.tools import activity_name, names, run_tool_activity
+
+if TYPE_CHECKING:
+    from travel_assistant.settings import ToolSettings
 
 bp = df.Blueprint()
 
