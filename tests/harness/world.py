@@ -13,9 +13,10 @@ from devtools.fake_openai import FakeOpenAI
 from travel_assistant import runtime
 from travel_assistant.chat.identity import owner_key_for
 from travel_assistant.chat.validation import new_thread_id, new_turn_id
+from travel_assistant.settings import TurnSettings
 from travel_assistant.storage import ThreadRecord
 from travel_assistant.telemetry.context import current_traceparent
-from travel_assistant.turn.contract import TurnConfig, TurnInput
+from travel_assistant.turn.contract import TurnInput
 
 from .functions import activities, orchestrators
 from .replay import TASK_SCHEDULED, Harness, ReplayResult, VirtualClock
@@ -67,7 +68,7 @@ class World:
     api: str
     clock: VirtualClock
     model: FakeOpenAI
-    config: TurnConfig = field(default_factory=TurnConfig)
+    config: TurnSettings = field(default_factory=TurnSettings)
     # The benchmarks turn this off to measure how far a worst case goes past the limits, instead of stopping.
     check_size_limits: bool = True
 
@@ -79,7 +80,7 @@ class World:
         return thread_id
 
     def run_turn(self, message: str, *, thread_id: str | None = None, owner_key: str = OWNER,
-                 config: TurnConfig | None = None, hooks: Mapping[float, Callable[[TurnRun], None]] | None = None,
+                 config: TurnSettings | None = None, hooks: Mapping[float, Callable[[TurnRun], None]] | None = None,
                  durations: Mapping[str, float] | None = None, check: bool = True,
                  replace: Mapping[str, Callable[[Any], Any]] | None = None) -> TurnRun:
         """Claim the thread as POST /api/chat would, then run the chat_turn orchestration to its end.
