@@ -6,9 +6,8 @@ same JSON error body as everyone else rather than the host's empty 401 on a path
 
 import azure.functions as func
 
+from shell.http import to_http_response
 from travel_assistant.chat.routes import ALL_METHODS, FALLBACK_FUNCTION, FALLBACK_ROUTE, fallback
-
-from ._shell import to_http_response
 
 bp = func.Blueprint()
 

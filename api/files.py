@@ -3,9 +3,10 @@
 import azure.durable_functions as df
 import azure.functions as func
 
+from shell.http import to_api_request, to_http_response
 from travel_assistant.chat.routes import ROUTES
 
-from ._shell import chat_service, to_api_request, to_http_response
+from ._shell import chat_service
 
 bp = df.Blueprint()
 
@@ -13,7 +14,7 @@ bp = df.Blueprint()
 @bp.route(route=ROUTES["chat_turn_file"].template, methods=ROUTES["chat_turn_file"].methods)
 @bp.durable_client_input(client_name="client")
 async def chat_turn_file(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    response = await chat_service(client).handle("get_file", to_api_request(req))
+    response = await chat_service(client).get_file(to_api_request(req))
     if response.raw is None:  # an error: the usual JSON body
         return to_http_response(response)
     headers = {k: v for k, v in response.headers.items() if k.lower() != "content-type"}

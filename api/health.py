@@ -6,11 +6,10 @@ and no secrets.
 
 import azure.functions as func
 
+from shell.http import to_http_response
 from travel_assistant import runtime
 from travel_assistant.chat.routes import ROUTES
 from travel_assistant.health import health
-
-from ._shell import to_http_response
 
 bp = func.Blueprint()
 

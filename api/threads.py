@@ -5,7 +5,7 @@ import azure.functions as func
 
 from travel_assistant.chat.routes import ROUTES
 
-from ._shell import handle
+from ._shell import chat_service, respond
 
 bp = df.Blueprint()
 
@@ -13,16 +13,16 @@ bp = df.Blueprint()
 @bp.route(route=ROUTES["threads_list"].template, methods=ROUTES["threads_list"].methods)
 @bp.durable_client_input(client_name="client")
 async def threads_list(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    return await handle(client, "list_threads", req)
+    return await respond(req, chat_service(client).list_threads)
 
 
 @bp.route(route=ROUTES["thread_messages"].template, methods=ROUTES["thread_messages"].methods)
 @bp.durable_client_input(client_name="client")
 async def thread_messages(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    return await handle(client, "list_messages", req)
+    return await respond(req, chat_service(client).list_messages)
 
 
 @bp.route(route=ROUTES["thread_delete"].template, methods=ROUTES["thread_delete"].methods)
 @bp.durable_client_input(client_name="client")
 async def thread_delete(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    return await handle(client, "delete_thread", req)
+    return await respond(req, chat_service(client).delete_thread)

@@ -9,11 +9,10 @@ from typing import Any
 import azure.durable_functions as df
 import azure.functions as func
 
+from shell.http import to_api_request, to_http_response
 from travel_assistant import runtime
 from travel_assistant.chat.routes import ROUTES
 from travel_assistant.webhooks.model import ModelWebhook
-
-from ._shell import to_api_request, to_http_response
 
 bp = df.Blueprint()
 
@@ -39,7 +38,7 @@ class DurableEvents:
 @bp.route(route=ROUTES["model_webhook"].template, methods=ROUTES["model_webhook"].methods,
           auth_level=func.AuthLevel.ANONYMOUS)
 @bp.durable_client_input(client_name="client")
-async def model_webhook(req: func.HttpRequest, client) -> func.HttpResponse:  # noqa: ANN001 - the worker's binding
+async def model_webhook(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     webhook = ModelWebhook(secret=lambda: runtime.settings().webhooks.model_secret, unwrap=runtime.webhook_unwrap,
                            index=runtime.response_index, raise_event=DurableEvents(client).raise_event)
     return to_http_response(await webhook.handle(to_api_request(req)))

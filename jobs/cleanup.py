@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 import azure.durable_functions as df
 import azure.functions as func
 
-from api._shell import DurableTurnRuntime, to_http_response
+from shell.durable_client import DurableTurnRuntime
+from shell.http import to_http_response
 from travel_assistant import runtime
 from travel_assistant.chat.http import ApiResponse, error_response, expected_failure
 from travel_assistant.settings import SettingsError, cleanup_schedule
@@ -59,6 +60,8 @@ async def cleanup_now(req: func.HttpRequest, client: df.DurableOrchestrationClie
     try:
         summary = await run_cleanup(client)
     except (SettingsError, StorageUnavailable) as error:
-        return to_http_response(error_response(expected_failure(error)))  # type: ignore[arg-type]
+        failure = expected_failure(error)
+        assert failure is not None  # both are expected failures
+        return to_http_response(error_response(failure))
     # 502 when a part stopped on a failing dependency: the body still says what was done.
     return to_http_response(ApiResponse(502 if summary.errors else 200, summary.to_dict()))

@@ -26,4 +26,5 @@ class DurableHistory:
         finished = [df.OrchestrationRuntimeStatus(state) for state in sorted(FINISHED_STATES)]
         result = await self._client.purge_instance_history_by(
             created_time_from=_utc(since), created_time_to=_utc(until), runtime_status=finished)
-        return result.instances_deleted
+        deleted: int = result.instances_deleted
+        return deleted

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import date
 from typing import Literal
 
@@ -32,7 +31,7 @@ def model_settings(fake: FakeOpenAI, style: Style, api: Literal["responses", "as
         env["ASSISTANT_ID"] = assistant_id
     settings = load_settings(env).model
     # Below the settings' 1 s floor, so that timeout tests stay fast.
-    return dataclasses.replace(settings, request_timeout_s=timeout_s) if timeout_s else settings
+    return settings.model_copy(update={"request_timeout_s": timeout_s}) if timeout_s else settings
 
 
 def turn(message: str = "大阪駅の近くで和食のお店を探して", turn_id: str = "turn-1") -> TurnRequest:

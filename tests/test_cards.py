@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import date
 from typing import Any
 
 import pytest
@@ -12,14 +13,17 @@ import pytest
 from devtools.fake_travel import FakeTravelApis
 from travel_assistant.cards import fit_to_turn, https_url, image_url, map_url, reply_files, summaries
 from travel_assistant.cards.summaries import MAX_SUMMARY_BYTES
-from travel_assistant.tools import run_tool_activity
+from travel_assistant.tools import run_tool_activity, validate_call
 
 from .test_tool_runner import CALLS
-from .tool_helpers import TODAY
+from .tool_helpers import TODAY, tool_settings
 
 
 def summary_of(tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
-    output = run_tool_activity({"tool": tool, "call_id": "c", "arguments": arguments, "today": TODAY})
+    checked = validate_call(tool, arguments, date.fromisoformat(TODAY))  # as the orchestrator does first
+    assert checked["ok"], checked
+    output = run_tool_activity({"tool": tool, "call_id": "c", "arguments": checked["arguments"], "today": TODAY},
+                               tool_settings)
     assert output["ok"], output
     assert "summary" not in output["data"], "the model must not read the summary"
     return output["summary"]  # type: ignore[no-any-return]

@@ -16,7 +16,7 @@ import pytest
 from devtools.fake_openai import Answer, CallTools, Expire, Fail, Hang, Incomplete
 from tests.harness.world import OWNER, World
 from travel_assistant import runtime
-from travel_assistant.turn.contract import TurnConfig
+from travel_assistant.settings import TurnSettings
 
 pytestmark = pytest.mark.azurite
 
@@ -125,7 +125,7 @@ def test_429_then_success(world: World) -> None:
 
 def test_deadline_cancels_the_model_run(world: World) -> None:
     world.model.set_script([Hang()])
-    run = world.run_turn("こんにちは", config=TurnConfig(deadline_s=60))
+    run = world.run_turn("こんにちは", config=TurnSettings(deadline_s=60))
     assert run.status == "failed" and run.error_code() == "timeout"
     assert len(run.result.calls("cancel_model_turn")) == 1
     assert 60 <= run.result.elapsed_s <= 62

@@ -12,7 +12,7 @@ import pathspec
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNTIME = ("function_app.py", "host.json", "requirements.txt", "activities/", "api/", "jobs/", "orchestrators/",
-           "travel_assistant/", "web/index.html", "openapi/openapi.json")
+           "shell/", "travel_assistant/", "web/index.html", "openapi/openapi.json")
 DEVELOPMENT = ("devtools/", "tests/", "benchmarks/", "scripts/", "docs/", "requirements-dev.txt",
                "local.settings.example.json", "README.md", "package.json", "pyproject.toml")
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import random
 from collections.abc import Generator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import azure.durable_functions as df
@@ -28,8 +28,9 @@ from tests.harness.replay import Harness
 from tests.harness.world import OWNER, World
 from travel_assistant import runtime
 from travel_assistant.chat.validation import new_turn_id
-from travel_assistant.tools import activity_name
-from travel_assistant.turn.contract import TurnConfig, TurnInput
+from travel_assistant.settings import TurnSettings
+from travel_assistant.tools import activity_name, validate_call
+from travel_assistant.turn.contract import TurnInput
 from travel_assistant.turn.orchestration import ChatTurn, chat_turn_orchestration
 
 pytestmark = pytest.mark.azurite
@@ -60,7 +61,7 @@ class ReadsSettingsItself(ChatTurn):
 
     def __init__(self, context: Any) -> None:
         super().__init__(context)
-        self.config = TurnConfig(poll_max_delay_s=float(os.environ.get("VARIANT_POLL_MAX_DELAY", "8")))
+        self.config = TurnSettings(poll_max_delay_s=float(os.environ.get("VARIANT_POLL_MAX_DELAY", "8")))
 
 
 def handle_for(turn_class: type[ChatTurn]) -> Any:
@@ -81,7 +82,7 @@ def run_variant(world: World, turn_class: type[ChatTurn], hooks: dict[float, Any
     harness = Harness(handle_for(turn_class), activities(), clock=world.clock)
     for seconds, action in (hooks or {}).items():
         harness.at(seconds, action)
-    turn = TurnInput(turn_id, thread_id, OWNER, "こんにちは", TurnConfig())
+    turn = TurnInput(turn_id, thread_id, OWNER, "こんにちは", TurnSettings())
     return harness.run("chat_turn", turn.to_dict(), instance_id=turn_id)
 
 
@@ -177,7 +178,8 @@ def test_every_activity_run_twice_has_the_effect_of_one_run(world: World, fake_a
     outputs = []
     for call in polled["state"]["tool_calls"]:
         fake_apis.reset()
-        payload = {"tool": call["name"], "call_id": call["id"], "arguments": TOOL_CALLS[call["name"]],
+        checked = validate_call(call["name"], call["arguments"], date.fromisoformat(TODAY))  # as the orchestrator
+        payload = {"tool": call["name"], "call_id": call["id"], "arguments": checked["arguments"],
                    "today": TODAY, "max_output_bytes": 8000}
         envelope = twice(world, script, activity_name(call["name"]), {**payload, **ids})
         assert envelope["ok"] is True, envelope

@@ -18,7 +18,7 @@ from tests.harness.functions import activities
 from tests.harness.world import OWNER, World
 from travel_assistant import runtime
 from travel_assistant.model.port import TurnRequest
-from travel_assistant.turn.contract import TurnConfig
+from travel_assistant.settings import TurnSettings
 
 pytestmark = [pytest.mark.azurite, pytest.mark.faults]
 
@@ -106,7 +106,7 @@ def test_model_500_that_persists_fails_the_turn_and_cancels_the_run(world: World
     script = use_script(world, [Hang()])
     world.model.add_fault(*POLL[world.api], status=500, times=None)
     run = world.run_turn("こんにちは")
-    assert len(run.result.calls("poll_model_turn")) == TurnConfig().max_model_retries + 1
+    assert len(run.result.calls("poll_model_turn")) == TurnSettings().max_model_retries + 1
     assert len(run.result.calls("cancel_model_turn")) == 1
     assert_recovered(world, script, run, "failed", "model_unavailable")
 
@@ -289,7 +289,7 @@ def test_model_run_that_fails_after_a_tool_round(world: World) -> None:
 
 def test_deadline_cancels_a_run_that_never_ends(world: World) -> None:
     script = use_script(world, [Hang()])
-    run = world.run_turn("こんにちは", config=TurnConfig(deadline_s=60))
+    run = world.run_turn("こんにちは", config=TurnSettings(deadline_s=60))
     assert 60 <= run.result.elapsed_s <= 62
     assert len(run.result.calls("cancel_model_turn")) == 1
     assert_recovered(world, script, run, "failed", "timeout")

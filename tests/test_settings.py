@@ -121,3 +121,16 @@ def test_timer_schedule_without_the_setting_is_the_daily_default() -> None:
 def test_invalid_cleanup_numbers_are_named(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name):
         _ = load_settings({name: value}).cleanup
+
+
+def test_pydantic_stays_out_of_the_cold_start() -> None:
+    """Settings sections and tool argument models load on first use: importing the app loads neither pydantic
+    nor pydantic-settings (benchmarks/cold_start.py measures what the import costs)."""
+    import subprocess
+    import sys
+
+    probe = ("import sys, function_app; print(sorted(m for m in ('pydantic', 'pydantic_settings', "
+             "'travel_assistant.settings_sections', 'travel_assistant.tools.arguments') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=Path(__file__).resolve().parent.parent,
+                          capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr

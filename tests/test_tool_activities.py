@@ -26,7 +26,8 @@ def test_one_activity_per_tool_named_by_activity_name() -> None:
 def test_each_activity_runs_its_tool(fake_apis: FakeTravelApis) -> None:
     function = tool_activities.tool_search_hotpepper_shops.build()
     output = function.get_user_function()({"tool": "search_hotpepper_shops", "call_id": "c1", "today": TODAY,
-                                           "arguments": {"keyword": "有楽町"}, "max_output_bytes": 8000})
+                                           "arguments": {"keyword": "有楽町", "private_room": 0, "count": 5},
+                                           "max_output_bytes": 8000})
     assert output["ok"] is True and output["data"]["shops"]
     assert [r.api for r in fake_apis.requests()] == ["hotpepper"]
 

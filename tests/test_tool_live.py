@@ -11,9 +11,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from tests.tool_helpers import tool_settings
 from travel_assistant import runtime
 from travel_assistant.constants import JST
-from travel_assistant.tools import run_tool_activity
+from travel_assistant.tools import run_tool_activity, validate_call
 
 pytestmark = pytest.mark.live
 ENDPOINTS = ("HOTPEPPER_ENDPOINT", "RAKUTEN_ENDPOINT", "EKISPERT_ENDPOINT", "TOOL_HTTP_CA_BUNDLE")
@@ -34,8 +35,10 @@ def real_endpoints(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _run(tool: str, arguments: dict[str, object]) -> dict[str, object]:
     today = datetime.now(JST).date()
-    output = run_tool_activity({"tool": tool, "call_id": "live", "arguments": arguments,
-                                "today": today.isoformat(), "max_output_bytes": 8000})
+    checked = validate_call(tool, arguments, today)  # as the orchestrator does before it schedules the activity
+    assert checked["ok"] is True, checked
+    output = run_tool_activity({"tool": tool, "call_id": "live", "arguments": checked["arguments"],
+                                "today": today.isoformat(), "max_output_bytes": 8000}, tool_settings)
     assert output["ok"] is True, output
     return output["data"]  # type: ignore[return-value]
 

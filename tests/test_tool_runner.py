@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from devtools.fake_travel import SCENARIOS, FakeTravelApis
-from tests.tool_helpers import TODAY, call, data, error
+from tests.tool_helpers import TODAY, call, data, error, tool_settings
 from travel_assistant import runtime
 from travel_assistant.cards import MAX_SUMMARY_BYTES
 from travel_assistant.redaction import RedactingFilter
@@ -31,7 +31,7 @@ SECRETS = (FakeTravelApis.HOTPEPPER_KEY, FakeTravelApis.RAKUTEN_APPLICATION_ID, 
 @pytest.mark.parametrize("payload", [None, {}, {"tool": "nope"}, {"tool": "searchTransportation"},
                                      {"tool": "search_hotpepper_shops", "arguments": "{oops"}, "text", 42])
 def test_bad_payloads_give_an_envelope(payload: Any) -> None:
-    output = run_tool_activity(payload)
+    output = run_tool_activity(payload, tool_settings)
     assert output["ok"] is False
     assert output["error"]["code"] in ("unknown_tool", "invalid_arguments", "internal_error")
 
@@ -60,17 +60,19 @@ def test_invalid_tool_settings_are_not_configured(fake_apis: FakeTravelApis,
 def test_the_byte_budget_is_capped(fake_apis: FakeTravelApis, asked: Any, limit: int) -> None:
     fake_apis.set_scenario("hotpepper", "huge")
     output = run_tool_activity({"tool": "search_hotpepper_shops", "call_id": "c", "today": TODAY,
-                                "arguments": CALLS["hotpepper"][1], "max_output_bytes": asked})
+                                "arguments": {**CALLS["hotpepper"][1], "private_room": 0, "count": 5},
+                                "max_output_bytes": asked}, tool_settings)
     assert data(output)["omitted"]["shops"] > 0
     summary = output.pop("summary")  # the page's cards: outside the model's budget, under their own
     assert len(summary["items"]) == 10 and len(json.dumps(summary)) <= MAX_SUMMARY_BYTES
     assert limit - 1500 < len(json.dumps(output, ensure_ascii=False).encode()) <= limit
 
 
-def test_without_today_the_activity_uses_japans_date(fake_apis: FakeTravelApis) -> None:
-    arguments = {**CALLS["rakuten"][1], "checkinDate": "2020-01-01", "checkoutDate": "2020-01-02"}
-    output = run_tool_activity({"tool": "search_vacant_hotels", "arguments": arguments})
-    assert "is in the past" in error(output, "invalid_arguments", retryable=False)["message"]
+def test_the_activity_uses_the_arguments_the_orchestrator_validated(fake_apis: FakeTravelApis) -> None:
+    """Validation is the orchestrator's (validate_call); the activity sends what it was given, defaults and all."""
+    arguments = {**CALLS["rakuten"][1], "adultNum": 3}
+    data(run_tool_activity({"tool": "search_vacant_hotels", "call_id": "c", "arguments": arguments}, tool_settings))
+    assert [r.param("adultNum") for r in fake_apis.requests("rakuten")] == ["3"]
 
 
 def test_the_session_is_reused_until_reset(fake_apis: FakeTravelApis) -> None:

@@ -12,7 +12,7 @@ import json
 import logging
 import os
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import azure.durable_functions as df
 import azure.functions as func
@@ -32,7 +32,7 @@ from tests.harness.replay import (
 )
 from travel_assistant import redaction
 from travel_assistant.constants import ACTIVITY_ENSURE_THREAD, ORCHESTRATOR_CHAT_TURN
-from travel_assistant.tools import activity_name
+from travel_assistant.tools import activity_name, validate_call
 
 try:
     from azure_functions_runtime.bindings import meta
@@ -169,8 +169,11 @@ def test_orchestration_then_its_first_activity(worker_app: LoadedApp, scripted_m
 
 
 def test_tool_activity_calls_its_api(worker_app: LoadedApp, fake_apis: FakeTravelApis) -> None:
+    # The activity gets the arguments as the orchestrator's validate_call normalised them.
+    checked = validate_call("search_hotpepper_shops", {"keyword": "有楽町"}, date(2026, 2, 9))
+    assert checked["ok"], checked
     payload = {"tool": "search_hotpepper_shops", "call_id": "c1", "today": "2026-02-09",
-               "arguments": {"keyword": "有楽町"}, "max_output_bytes": 8000}
+               "arguments": checked["arguments"], "max_output_bytes": 8000}
     answer = worker_app.invoke(activity_name("search_hotpepper_shops"),
                                {"payload": json_datum(json.dumps(payload, ensure_ascii=False))})
     output = json.loads(answer.value)

@@ -7,8 +7,6 @@ import json
 from datetime import date
 from typing import Any, Final
 
-from .tools.specs import FUNCTION_TOOL_SPECS
-
 ASSISTANT_NAME: Final = "Contoso Travel Assistant"
 
 # The notebook's persona, with two changes: no "assume the year is 2024" rule (today's date is sent with every
@@ -42,6 +40,8 @@ def date_context(today: date) -> str:
 
 def neutral_tools() -> tuple[dict[str, Any], ...]:
     """Every tool, in a neutral shape: the function tools' specs plus the hosted code interpreter."""
+    from .tools.specs import FUNCTION_TOOL_SPECS  # made from pydantic models: loaded by the model activities only
+
     return (*FUNCTION_TOOL_SPECS, {"type": "code_interpreter"})
 
 

@@ -10,6 +10,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from . import redaction
+from .process_caches import clear_process_caches, process_cache
 from .settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -26,20 +27,10 @@ def settings() -> Settings:
     return loaded
 
 
-_resetters: list[object] = []
-
-
-def on_reset(cache: object) -> object:
-    """Register an lru_cache-wrapped factory to be cleared by reset(); returns it, so it works as a decorator."""
-    _resetters.append(cache)
-    return cache
-
-
 def reset() -> None:
     """Forget every cached setting and client (tests call this after changing the environment)."""
     settings.cache_clear()
-    for cache in _resetters:
-        cache.cache_clear()  # type: ignore[attr-defined]
+    clear_process_caches()
 
 
 def model_backend(api: str | None = None) -> ModelBackend:
@@ -48,21 +39,19 @@ def model_backend(api: str | None = None) -> ModelBackend:
     return _model_backend(api or settings().model.api)
 
 
-@on_reset
+@process_cache
 @lru_cache(maxsize=2)
 def _model_backend(api: str) -> ModelBackend:
-    from dataclasses import replace
-
     from .model.client import create_backend
     from .settings import MODEL_APIS
 
     if api not in MODEL_APIS:
         raise ValueError(f"model API {api!r} is not one this app serves ({', '.join(MODEL_APIS)})")
     model = settings().model
-    return create_backend(model if model.api == api else replace(model, api=api))
+    return create_backend(model if model.api == api else model.model_copy(update={"api": api}))
 
 
-@on_reset
+@process_cache
 @lru_cache(maxsize=1)
 def thread_registry() -> ThreadRegistry:
     from .storage import ThreadRegistry, open_table
@@ -71,7 +60,7 @@ def thread_registry() -> ThreadRegistry:
     return ThreadRegistry(open_table(storage.connection, storage.threads_table))
 
 
-@on_reset
+@process_cache
 @lru_cache(maxsize=1)
 def step_journal() -> StepJournal:
     from .storage import StepJournal, open_table
@@ -80,7 +69,7 @@ def step_journal() -> StepJournal:
     return StepJournal(open_table(storage.connection, storage.turn_steps_table))
 
 
-@on_reset
+@process_cache
 @lru_cache(maxsize=1)
 def response_index() -> ResponseIndex:
     from .storage import ResponseIndex, open_table
@@ -97,7 +86,7 @@ def webhook_unwrap() -> Unwrap:
     return sdk_unwrap()
 
 
-@on_reset
+@process_cache
 @lru_cache(maxsize=1)
 def cleanup_state() -> CleanupState:
     from .storage import CleanupState, open_table
@@ -106,7 +95,7 @@ def cleanup_state() -> CleanupState:
     return CleanupState(open_table(storage.connection, storage.cleanup_state_table))
 
 
-@on_reset
+@process_cache
 @lru_cache(maxsize=1)
 def turn_activities() -> TurnActivities:
     from .turn.activities import TurnActivities

@@ -34,7 +34,7 @@ from azure_functions_runtime.utils.executor import execute_async, run_sync_func
 from .durable_host import _close_durable_client_session, reset_durable_client_session
 
 APP_ROOT = Path(__file__).resolve().parents[2]
-SHELL_PACKAGES = ("activities", "api", "jobs", "orchestrators")
+SHELL_PACKAGES = ("activities", "api", "jobs", "orchestrators", "shell")
 
 # The worker library gets its protos module from the proxy worker that speaks gRPC to the host
 # (Azure/azure-functions-python-worker, workers/proxy_worker/protos/__init__.py, generated from FunctionRpc.proto).

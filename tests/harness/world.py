@@ -7,7 +7,6 @@ import json
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from dataclasses import replace as with_changes
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,9 +14,10 @@ from devtools.fake_openai import FakeOpenAI
 from travel_assistant import runtime
 from travel_assistant.chat.identity import owner_key_for
 from travel_assistant.chat.validation import new_thread_id, new_turn_id
+from travel_assistant.settings import TurnSettings
 from travel_assistant.storage import ThreadRecord
 from travel_assistant.telemetry.context import current_traceparent
-from travel_assistant.turn.contract import TurnConfig, TurnInput
+from travel_assistant.turn.contract import TurnInput
 from travel_assistant.webhooks.model import push_configured
 
 from .durable_host import FakeDurableHost
@@ -101,7 +101,7 @@ class World:
     api: str
     clock: VirtualClock
     model: FakeOpenAI
-    config: TurnConfig = field(default_factory=TurnConfig)
+    config: TurnSettings = field(default_factory=TurnSettings)
     # The benchmarks turn this off to measure how far a worst case goes past the limits, instead of stopping.
     check_size_limits: bool = True
     push: PushLine | None = None  # set: turns run with push when the settings configure it (as POST /api/chat does)
@@ -114,7 +114,7 @@ class World:
         return thread_id
 
     def run_turn(self, message: str, *, thread_id: str | None = None, owner_key: str = OWNER,
-                 config: TurnConfig | None = None, hooks: Mapping[float, Callable[[TurnRun], None]] | None = None,
+                 config: TurnSettings | None = None, hooks: Mapping[float, Callable[[TurnRun], None]] | None = None,
                  durations: Mapping[str, float] | None = None, check: bool = True,
                  replace: Mapping[str, Callable[[Any], Any]] | None = None) -> TurnRun:
         """Claim the thread as POST /api/chat would, then run the chat_turn orchestration to its end.
@@ -131,7 +131,7 @@ class World:
         registry.claim_turn(record, turn_id, now + timedelta(minutes=10), now)
         turn_config = config or self.config
         if self.push is not None and config is None:
-            turn_config = with_changes(turn_config, push_events=push_configured(runtime.settings()))
+            turn_config = turn_config.model_copy(update={"push_events": push_configured(runtime.settings())})
         # As POST /api/chat does: the turn carries the caller's trace context (none unless a span is open).
         turn = TurnInput(turn_id, thread_id, owner_key, message, turn_config, traceparent=current_traceparent())
         times = dict(durations or {})

@@ -118,8 +118,8 @@ def _hotel(entry: Any, latitude: float | None, longitude: float | None) -> Hotel
             info = as_dict(part["hotelBasicInfo"])
         elif "roomInfo" in part:
             merged: dict[str, Any] = {}
-            for item in as_list(part["roomInfo"]):
-                for piece in as_list(item):
+            for room_part in as_list(part["roomInfo"]):
+                for piece in as_list(room_part):
                     if isinstance(piece, dict):
                         merged.update(piece)
             room, charge = as_dict(merged.get("roomBasicInfo")), as_dict(merged.get("dailyCharge"))

@@ -8,9 +8,10 @@ Blocking storage and model calls run in worker threads, so the async HTTP functi
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -19,11 +20,11 @@ from ..errors import AppError, ErrorCode
 from ..model.errors import ModelError
 from ..model.port import ModelBackend
 from ..redaction import redact
-from ..settings import MODEL_APIS, Settings, SettingsError
-from ..storage import ConcurrentUpdate, StorageUnavailable, ThreadRecord
+from ..settings import MODEL_APIS, Settings
+from ..storage import ConcurrentUpdate, ThreadRecord
 from ..telemetry import metrics, names, spans
 from ..telemetry.context import current_traceparent
-from ..turn.contract import TURN_CANCELLED, TURN_FAILED, TurnConfig, TurnInput
+from ..turn.contract import TURN_CANCELLED, TURN_FAILED, TurnInput
 from ..turn.liveness import TurnRuntime, TurnSnapshot, turn_holds_thread
 from ..webhooks.model import push_configured
 from . import files, validation
@@ -71,6 +72,45 @@ def turn_view(turn_id: str, snapshot: TurnSnapshot, status_url: str) -> dict[str
     return view
 
 
+_Operation = Callable[["ChatService", ApiRequest], Awaitable[ApiResponse]]
+
+
+def operation(method: _Operation) -> _Operation:
+    """An HTTP operation: every expected failure becomes its JSON error response, and a bug the usual JSON 500
+    (without this the host would answer an empty 500); the log gets the (redacted) traceback. The chat routes
+    (ROUTE_SPANS) also get their route span, with the answer's status and error code."""
+
+    async def answer(self: ChatService, request: ApiRequest) -> ApiResponse:
+        try:
+            return await method(self, request)
+        except Exception as error:
+            failure = expected_failure(error)
+            if failure is None:
+                logger.exception("%s failed unexpectedly", method.__name__)
+                failure = AppError(ErrorCode.INTERNAL_ERROR, "The request failed unexpectedly; try again.",
+                                   http_status=500)
+            return error_response(failure)
+
+    route = ROUTE_SPANS.get(method.__name__)
+    if route is None:
+        return functools.wraps(method)(answer)
+
+    @functools.wraps(method)
+    async def answered_in_span(self: ChatService, request: ApiRequest) -> ApiResponse:
+        with spans.route_span(route[0]) as span:
+            response = await answer(self, request)
+            span.set_attributes({names.HTTP_METHOD: request.method.upper(), "http.route": route[1],
+                                 names.HTTP_STATUS: response.status})
+            if response.status >= 400:
+                error = response.body.get("error") if isinstance(response.body, dict) else None
+                spans.set_error(span, str((error or {}).get("code") or response.status))
+            else:
+                span.set_attribute(names.OUTCOME, "ok")
+            return response
+
+    return answered_in_span
+
+
 class ChatService:
     def __init__(self, settings: Callable[[], Settings], registry: Callable[[], ThreadRegistry],
                  backend: Callable[[str | None], ModelBackend], runtime: TurnRuntime,
@@ -82,34 +122,6 @@ class ChatService:
         self._clock = clock
 
     # --- plumbing -------------------------------------------------------------------------------------------
-
-    async def handle(self, operation: str, request: ApiRequest) -> ApiResponse:
-        """Run one operation, mapping every expected failure to its JSON error response."""
-        route = ROUTE_SPANS.get(operation)
-        if route is None:
-            return await self._handle(operation, request)
-        with spans.route_span(route[0]) as span:
-            response = await self._handle(operation, request)
-            span.set_attributes({names.HTTP_METHOD: request.method.upper(), "http.route": route[1],
-                                 names.HTTP_STATUS: response.status})
-            if response.status >= 400:
-                error = (response.body or {}).get("error") if isinstance(response.body, dict) else None
-                spans.set_error(span, str((error or {}).get("code") or response.status))
-            else:
-                span.set_attribute(names.OUTCOME, "ok")
-            return response
-
-    async def _handle(self, operation: str, request: ApiRequest) -> ApiResponse:
-        try:
-            return await getattr(self, operation)(request)
-        except (AppError, SettingsError, StorageUnavailable, ModelError) as error:
-            return error_response(expected_failure(error))  # type: ignore[arg-type]
-        except Exception:
-            # A bug. Without this the host would answer an empty 500; the caller gets the usual JSON error, the
-            # log gets the (redacted) traceback.
-            logger.exception("%s failed unexpectedly", operation)
-            return error_response(AppError(ErrorCode.INTERNAL_ERROR, "The request failed unexpectedly; try again.",
-                                           http_status=500))
 
     def _caller(self, request: ApiRequest) -> Caller:
         auth = self._settings().auth
@@ -159,20 +171,21 @@ class ChatService:
 
     # --- POST /api/chat -------------------------------------------------------------------------------------
 
+    @operation
     async def post_message(self, request: ApiRequest) -> ApiResponse:
         caller = self._caller(request)
         chat = validation.parse_chat_message(request.body)
         wait_s = validation.parse_wait(request.query.get("wait"))
         settings = self._settings()
         _ = settings.model  # a turn without a usable model would only fail later: say so now
-        config = TurnConfig.from_settings(settings.turn, push_events=push_configured(settings))
+        config = settings.turn.model_copy(update={"push_events": push_configured(settings)})
         registry = self._registry()
         turn_id = validation.new_turn_id()
         now = self._clock()
         expires_at = now + timedelta(seconds=config.deadline_s) + CLAIM_GRACE
         title = chat.message[:80]
 
-        model_api = settings.model.api
+        model_api: str = settings.model.api  # a claimed thread answers with its own (see _claim)
         if chat.thread_id is None:
             thread_id = validation.new_thread_id()
             await asyncio.to_thread(registry.create, ThreadRecord(
@@ -243,6 +256,7 @@ class ChatService:
 
     # --- GET /api/chat/{turn_id} and POST /api/chat/{turn_id}/cancel ----------------------------------------
 
+    @operation
     async def get_turn(self, request: ApiRequest) -> ApiResponse:
         caller = self._caller(request)
         turn_id = validation.parse_turn_id(request.route.get("turn_id"))
@@ -250,14 +264,18 @@ class ChatService:
         headers = {"Retry-After": "1"} if snapshot.running else {}
         return ApiResponse(200, turn_view(turn_id, snapshot, self._status_url(request, turn_id)), headers)
 
+    @operation
     async def get_file(self, request: ApiRequest) -> ApiResponse:
-        """GET /api/chat/{turn_id}/files/{file_id} (travel_assistant/chat/files.py)."""
+        """GET /api/chat/{turn_id}/files/{file_id} (travel_assistant/chat/files.py). The file is read through the
+        adapter of the model API that holds the turn's thread."""
         caller = self._caller(request)
         turn_id = validation.parse_turn_id(request.route.get("turn_id"))
         file_id = files.parse_file_id(request.route.get("file_id"))
         snapshot = await self._owned_turn(caller, turn_id)
-        return await asyncio.to_thread(files.file_response, snapshot.output, file_id, self._backend())
+        model_api = (snapshot.input or {}).get("model_api") or None
+        return await asyncio.to_thread(files.file_response, snapshot.output, file_id, self._backend(model_api))
 
+    @operation
     async def cancel_turn(self, request: ApiRequest) -> ApiResponse:
         caller = self._caller(request)
         turn_id = validation.parse_turn_id(request.route.get("turn_id"))
@@ -288,6 +306,7 @@ class ChatService:
 
     # --- threads --------------------------------------------------------------------------------------------
 
+    @operation
     async def list_threads(self, request: ApiRequest) -> ApiResponse:
         caller = self._caller(request)
         limit = validation.parse_limit(request.query.get("limit"))
@@ -298,6 +317,7 @@ class ChatService:
             "last_active_at": r.last_active_at.isoformat(),
             "active_turn_id": r.active_turn_id if r.has_live_claim(now) else None} for r in records]})
 
+    @operation
     async def list_messages(self, request: ApiRequest) -> ApiResponse:
         caller = self._caller(request)
         thread_id = validation.parse_thread_id(request.route.get("thread_id"))
@@ -315,6 +335,7 @@ class ChatService:
             messages = [m.to_dict() for m in found]
         return ApiResponse(200, {"thread_id": thread_id, "messages": messages})
 
+    @operation
     async def delete_thread(self, request: ApiRequest) -> ApiResponse:
         caller = self._caller(request)
         thread_id = validation.parse_thread_id(request.route.get("thread_id"))

@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING
 
 from ..model.port import ModelBackend
 from ..redaction import redact
-from ..settings import CleanupSettings
 from ..turn.liveness import TurnSnapshot
 from .history import HistoryPurger, OrchestrationHistory
 from .summary import CleanupSummary
 from .threads import ThreadSweeper
 
 if TYPE_CHECKING:
+    from ..settings_sections import CleanupSettings
     from ..storage.cleanup_state import CleanupState
     from ..storage.journal import StepJournal
     from ..storage.registry import ThreadRegistry

@@ -46,7 +46,6 @@ _FIELDS = ("id", "status")  # what a usable Run must have
 
 
 class AssistantsBackend:
-    name = "assistants"
     repeatable_turns = True  # the turn id in message and run metadata: see the module docstring
 
     def __init__(self, client: Any, *, model: str, pinned_assistant_id: str | None = None) -> None:
@@ -186,8 +185,6 @@ class AssistantsBackend:
         return self._state(thread_id, expect(run, Run, "cancel turn", *_FIELDS))
 
     def get_reply(self, thread_id: str, run_id: str) -> Reply:
-        run = expect(call("get reply", self._client.beta.threads.runs.retrieve, run_id, thread_id=thread_id),
-                     Run, "get reply", *_FIELDS)
         texts: list[str] = []
         files: dict[str, GeneratedFile] = {}
         after: str | None = None
@@ -204,7 +201,7 @@ class AssistantsBackend:
             if not page.has_more or not page.data:
                 break
             after = page.data[-1].id
-        return Reply(text="\n\n".join(texts), usage=_usage(run), files=tuple(files.values()))
+        return Reply(text="\n\n".join(texts), files=tuple(files.values()))
 
     def download_file(self, file: GeneratedFile, *, max_bytes: int) -> FileContent:
         """GET /files/{file_id}/content (the SDK's files.content)."""

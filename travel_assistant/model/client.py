@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..settings import ModelSettings
-
 if TYPE_CHECKING:
+    from ..settings_sections import ModelSettings
     from .port import ModelBackend
 
 ENTRA_SCOPE = "https://cognitiveservices.azure.com/.default"
@@ -30,10 +29,12 @@ def create_openai_client(settings: ModelSettings) -> Any:
     common: dict[str, Any] = {"timeout": settings.request_timeout_s, "max_retries": 0}
     if settings.provider == "azure":
         if settings.api == "assistants":
-            auth = ({"api_key": settings.api_key} if settings.api_key
-                    else {"azure_ad_token_provider": _entra_token_provider()})
+            assert settings.azure_endpoint is not None  # the provider is "azure" because the endpoint is set
+            if settings.api_key:
+                return openai.AzureOpenAI(azure_endpoint=settings.azure_endpoint, api_key=settings.api_key,
+                                          api_version=settings.azure_api_version, **common)
             return openai.AzureOpenAI(azure_endpoint=settings.azure_endpoint, api_version=settings.azure_api_version,
-                                      **auth, **common)
+                                      azure_ad_token_provider=_entra_token_provider(), **common)
         # The v1 endpoint takes the plain client; a callable api_key is called for a fresh token per request.
         return openai.OpenAI(base_url=settings.base_url, api_key=settings.api_key or _entra_token_provider(),
                              **common)

@@ -34,13 +34,3 @@ class ModelError(Exception):
     @property
     def retryable(self) -> bool:
         return self.kind in RETRYABLE_KINDS
-
-    def to_dict(self) -> dict[str, object]:
-        return {"kind": str(self.kind), "message": self.message, "status_code": self.status_code,
-                "retryable": self.retryable, "retry_after_s": self.retry_after_s}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, object]) -> ModelError:
-        return cls(ModelErrorKind(str(data["kind"])), str(data["message"]),
-                   status_code=data.get("status_code"),  # type: ignore[arg-type]
-                   retry_after_s=data.get("retry_after_s"))  # type: ignore[arg-type]

@@ -152,13 +152,14 @@ class FileContent:
 
 @dataclass(frozen=True)
 class Reply:
+    """The assistant's answer text and the files its code interpreter wrote. Usage comes with the finished run's
+    TurnState, not here (the orchestrator sums it per run; telemetry reads that sum)."""
+
     text: str
-    usage: Usage | None = None
     files: tuple[GeneratedFile, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "usage": self.usage.to_dict() if self.usage else None,
-                "files": [f.to_dict() for f in self.files]}
+        return {"text": self.text, "files": [f.to_dict() for f in self.files]}
 
 
 @dataclass(frozen=True)
@@ -185,7 +186,6 @@ class TurnRequest:
 class ModelBackend(Protocol):
     """What the chat turn needs from a model API. Implementations raise ModelError on failures."""
 
-    name: str
     # True when start_turn and submit_tool_outputs may be called again after any failure, because the adapter
     # finds what an earlier attempt did (and does not do it twice). False: only a failure that certainly did
     # nothing may be repeated; after any other the turn ends start_uncertain rather than risk posting twice.

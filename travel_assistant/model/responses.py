@@ -39,7 +39,6 @@ ABANDONED_OUTPUT = '{"error": "cancelled", "detail": "The turn ended before this
 
 
 class ResponsesBackend:
-    name = "responses"
     # A response cannot be found again without its id (the API cannot list them), so a create whose answer was
     # lost cannot be checked: it must not be repeated.
     repeatable_turns = False
@@ -104,7 +103,7 @@ class ResponsesBackend:
     def get_reply(self, thread_id: str, run_id: str) -> Reply:
         response = expect(call("get reply", self._client.responses.retrieve, run_id), Response, "get reply",
                           *_FIELDS)
-        return Reply(text=response.output_text, usage=_usage(response), files=_cited_files(response))
+        return Reply(text=response.output_text, files=_cited_files(response))
 
     def download_file(self, file: GeneratedFile, *, max_bytes: int) -> FileContent:
         """GET /containers/{container_id}/files/{file_id}/content (the SDK's containers.files.content)."""

@@ -45,7 +45,8 @@ class StepJournal:
             entity = None
         if entity is not None:
             if entity.get("state") == "done":
-                return json.loads(entity["result"])
+                result: dict[str, Any] = json.loads(entity["result"])
+                return result
             raise StepUncertain(f"step {step} of {turn_id} started earlier and its outcome is unknown")
         try:
             self._table.create_entity({"PartitionKey": turn_id, "RowKey": step, "state": "started",
@@ -70,15 +71,6 @@ class StepJournal:
         self._table.upsert_entity({"PartitionKey": turn_id, "RowKey": step, "state": "done",
                                    "result": json.dumps(result, ensure_ascii=False),
                                    "finished_at": datetime.now(UTC)})
-
-    @translate_storage_errors
-    def forget_turn(self, turn_id: str) -> int:
-        """Delete every step row of a turn (cleanup); returns how many were deleted."""
-        rows = list(self._table.query_entities("PartitionKey eq @turn", parameters={"turn": turn_id},
-                                               select=["PartitionKey", "RowKey"]))
-        for row in rows:
-            self._table.delete_entity(row["PartitionKey"], row["RowKey"])
-        return len(rows)
 
     @translate_storage_errors
     def delete_older_than(self, before: datetime, limit: int) -> int:

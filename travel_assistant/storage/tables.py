@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from azure.core.credentials import TokenCredential
 from azure.core.exceptions import (
@@ -27,7 +27,8 @@ R = TypeVar("R")
 
 # Short timeouts and few retries: these calls sit on the HTTP path, where a caller prefers a quick 503 to a request
 # that hangs for a minute while the SDK backs off.
-_CLIENT_OPTIONS = {"retry_total": 2, "retry_backoff_factor": 0.2, "connection_timeout": 5, "read_timeout": 10}
+_CLIENT_OPTIONS: dict[str, Any] = {"retry_total": 2, "retry_backoff_factor": 0.2, "connection_timeout": 5,
+                                   "read_timeout": 10}
 
 
 def credential_for(connection: TableConnection) -> TokenCredential:

@@ -85,7 +85,7 @@ def configure(env: Mapping[str, str] | None = None) -> str:
     providers are set once per process); "off" changes nothing global, so a later call may still turn it on.
     Never raises: telemetry must not keep the app from starting."""
     global _mode
-    if _mode not in (None, "off"):
+    if _mode is not None and _mode != "off":
         return _mode
     env = os.environ if env is None else env
     logs.install()

@@ -13,15 +13,17 @@ A 400 usually means an unknown station: the station lookup (/v1/json/station/lig
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from .. import runtime
 from ..cards import SUMMARY_KEY
 from ..cards import summaries as cards
-from ..settings import ToolSettings
+from ..process_caches import process_cache
 from .envelope import INVALID_ARGUMENTS, NOT_CONFIGURED, UPSTREAM_AUTH, ToolError
 from .http import HttpResult, bad_response, get_json, raise_for_transient
 from .shape import as_dict, as_list, compact, text, to_int
+
+if TYPE_CHECKING:
+    from ..settings_sections import ToolSettings
 
 API: Final = "Ekispert"
 LISTS: Final = ("outbound.courses", "return.courses")
@@ -51,7 +53,7 @@ def search(arguments: dict[str, Any], tools: ToolSettings) -> dict[str, Any]:
         raise ToolError(NOT_CONFIGURED, "Route search (Ekispert) is not set up on this server: an administrator "
                                         "must set EKISPERT_API_KEY.")
     kind = arguments["transportType"]
-    condition = condition_detail(kind)
+    condition = condition_detail(kind, tools)
     passengers = arguments["passengers"]
     data: dict[str, Any] = {"source": f"{API} (駅すぱあと)", "transportType": kind, "passengers": passengers,
                             "fares": "farePerAdult is per adult; fareTotal = farePerAdult x passengers"}
@@ -120,19 +122,18 @@ def _course_search(origin: str, destination: str, day: str, search_type: str, ti
         params["time"] = time
     if condition:
         params["conditionDetail"] = condition
-    return get_json(API, tools.ekispert_endpoint.rstrip("/") + COURSE_PATH, params, unescaped=":")
+    return get_json(API, tools.ekispert_endpoint.rstrip("/") + COURSE_PATH, params, settings=tools, unescaped=":")
 
 
-@runtime.on_reset
+@process_cache
 @lru_cache(maxsize=8)
-def condition_detail(kind: str) -> str | None:
+def condition_detail(kind: str, tools: ToolSettings) -> str | None:
     """The API-made conditionDetail string for a transport type (cached: it only changes with the API's data)."""
     wanted = _CONDITIONS[kind][0]
     if wanted is None:
         return None
-    tools = runtime.settings().tools
     result = get_json(API, tools.ekispert_endpoint.rstrip("/") + CONDITION_PATH,
-                      {"key": tools.ekispert_api_key, **wanted})
+                      {"key": tools.ekispert_api_key, **wanted}, settings=tools)
     raise_for_transient(API, result)
     if result.status in (401, 403):
         raise ToolError(UPSTREAM_AUTH, f"{API} refused this server's API key, so route search is unavailable; "
@@ -162,7 +163,7 @@ def _explain_failure(origin: str, destination: str, result_set: dict[str, Any], 
 
 def _station_candidates(name: str, tools: ToolSettings) -> list[str]:
     result = get_json(API, tools.ekispert_endpoint.rstrip("/") + STATION_PATH,
-                      {"key": tools.ekispert_api_key, "name": name})
+                      {"key": tools.ekispert_api_key, "name": name}, settings=tools)
     raise_for_transient(API, result)
     result_set = as_dict(as_dict(result.body).get("ResultSet"))
     names = [text(as_dict(as_dict(point).get("Station")).get("Name"), 40) for point in as_list(result_set.get("Point"))]
@@ -192,7 +193,7 @@ def _course(course: dict[str, Any], passengers: int) -> dict[str, Any]:
         }))
     prices = [p for p in as_list(course.get("Price")) if isinstance(p, dict)]
     fare = _summary(prices, "FareSummary")
-    charge = _summary(prices, "ChargeSummary")
+    charge = _summary(prices, "ChargeSummary") or 0  # a sum: never None
     per_adult = fare + charge if fare is not None else None
     minutes = [to_int(route.get(k)) for k in ("timeOnBoard", "timeWalk", "timeOther")]
     return compact({

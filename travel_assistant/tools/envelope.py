@@ -82,8 +82,8 @@ def fit_to_budget(envelope: dict[str, Any], lists: tuple[str, ...], max_bytes: i
     if encoded_size(envelope) <= max_bytes:
         return envelope
     data = envelope["data"]
-    targets = {name: _resolve(data, name) for name in lists}
-    targets = {name: items for name, items in targets.items() if items is not None}
+    resolved = {name: _resolve(data, name) for name in lists}
+    targets = {name: items for name, items in resolved.items() if items is not None}
     omitted: dict[str, int] = {}
     while encoded_size(envelope) > max_bytes:
         name, items = max(targets.items(), key=lambda kv: len(kv[1]), default=("", []))

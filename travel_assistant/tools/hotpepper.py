@@ -7,14 +7,16 @@ Errors arrive inside HTTP 200 bodies as results.error[{code, message}]: 1000 ser
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from ..cards import SUMMARY_KEY
 from ..cards import summaries as cards
-from ..settings import ToolSettings
 from .envelope import INVALID_ARGUMENTS, NOT_CONFIGURED, UPSTREAM_AUTH, UPSTREAM_UNAVAILABLE, ToolError
 from .http import bad_response, get_json, raise_for_transient
 from .shape import as_dict, as_list, compact, text, to_int, url
+
+if TYPE_CHECKING:
+    from ..settings_sections import ToolSettings
 
 API: Final = "Hotpepper Gourmet"
 CREDIT: Final = "Powered by ホットペッパー Webサービス"
@@ -25,7 +27,8 @@ def search(arguments: dict[str, Any], tools: ToolSettings) -> dict[str, Any]:
     if not tools.hotpepper_api_key:
         raise ToolError(NOT_CONFIGURED, "Restaurant search (Hotpepper Gourmet) is not set up on this server: "
                                         "an administrator must set HOTPEPPER_API_KEY.")
-    result = get_json(API, tools.hotpepper_endpoint, request_params(arguments, tools.hotpepper_api_key))
+    result = get_json(API, tools.hotpepper_endpoint, request_params(arguments, tools.hotpepper_api_key),
+                      settings=tools)
     raise_for_transient(API, result)
     results = as_dict(result.body).get("results") if isinstance(result.body, dict) else None
     if result.status != 200 or not isinstance(results, dict):

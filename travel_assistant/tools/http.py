@@ -16,12 +16,14 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote, urlencode
 
-from .. import runtime
+from ..process_caches import process_cache
 from ..telemetry import names, spans
 from .envelope import RATE_LIMITED, UPSTREAM_BAD_RESPONSE, UPSTREAM_UNAVAILABLE, ToolError
 
 if TYPE_CHECKING:
     import requests
+
+    from ..settings_sections import ToolSettings
 
 log = logging.getLogger("travel_assistant.tools")
 
@@ -38,7 +40,7 @@ class HttpResult:
     retry_after_s: float | None
 
 
-@runtime.on_reset
+@process_cache
 @lru_cache(maxsize=1)
 def http_session() -> requests.Session:
     """One pooled session per process: TLS connections to the three APIs are reused across tool calls.
@@ -52,14 +54,14 @@ def http_session() -> requests.Session:
 
 
 def get_json(api: str, url: str, params: dict[str, Any], headers: dict[str, str] | None = None, *,
-             unescaped: str = "") -> HttpResult:
+             settings: ToolSettings, unescaped: str = "") -> HttpResult:
     """GET ``url`` and parse JSON. Raises ToolError (retryable) for timeouts and connection failures; every HTTP
     status comes back to the caller, who knows what it means for its API.
 
     ``unescaped``: characters to leave as they are in the query string (Ekispert wants its list separator ":"
     unencoded); list values become repeated parameters either way.
     """
-    tools = runtime.settings().tools
+    tools = settings
     query: dict[str, Any] | str = params
     if unescaped:
         query = urlencode(params, doseq=True, safe=unescaped, quote_via=quote)

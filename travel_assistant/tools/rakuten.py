@@ -12,15 +12,17 @@ it names our credentials); 401/403 = credentials or Referer refused; 429, 5xx = 
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
 from ..cards import SUMMARY_KEY
 from ..cards import summaries as cards
-from ..settings import ToolSettings
 from .envelope import INVALID_ARGUMENTS, NOT_CONFIGURED, UPSTREAM_AUTH, ToolError
 from .http import HttpResult, bad_response, get_json, raise_for_transient
 from .shape import as_dict, as_list, compact, text, to_float, to_int, url
+
+if TYPE_CHECKING:
+    from ..settings_sections import ToolSettings
 
 API: Final = "Rakuten Travel"
 LISTS: Final = ("hotels",)
@@ -33,7 +35,8 @@ def search(arguments: dict[str, Any], tools: ToolSettings) -> dict[str, Any]:
     if not (tools.rakuten_application_id and tools.rakuten_access_key):
         raise ToolError(NOT_CONFIGURED, "Hotel search (Rakuten Travel) is not set up on this server: an "
                                         "administrator must set RAKUTEN_APPLICATION_ID and RAKUTEN_ACCESS_KEY.")
-    result = get_json(API, tools.rakuten_endpoint, request_params(arguments, tools), request_headers(tools))
+    result = get_json(API, tools.rakuten_endpoint, request_params(arguments, tools), request_headers(tools),
+                      settings=tools)
     body = result.body if isinstance(result.body, dict) else None
     if result.status == 404 and body is not None and body.get("error") == "not_found":
         hotels: list[dict[str, Any]] = []

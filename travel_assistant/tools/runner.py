@@ -1,4 +1,7 @@
-"""The body of every tool activity: validate, call the API, shape the envelope, never raise.
+"""The body of every tool activity: call the API, shape the envelope, never raise.
+
+The arguments arrive validated and normalised: the orchestrator checks every call (tools.validation) before it
+schedules the activity, and answers an invalid one itself, so they are used here as they are.
 
 The orchestrator retries on ``retryable``; an exception would instead reach it as a bare Exception whose text is
 persisted in Durable history, so every failure becomes an envelope here (with its message redacted).
@@ -10,15 +13,12 @@ import json
 import logging
 import traceback
 from collections.abc import Callable
-from datetime import date, datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from .. import runtime
 from ..cards import SUMMARY_KEY, Summary
-from ..constants import JST
 from ..redaction import redact
-from ..settings import SettingsError, ToolSettings
-from . import ekispert, hotpepper, rakuten
+from ..settings import SettingsError
+from . import ekispert, hotpepper, names, rakuten
 from .envelope import (
     INTERNAL_ERROR,
     NOT_CONFIGURED,
@@ -28,26 +28,29 @@ from .envelope import (
     ok_envelope,
     output_budget,
 )
-from .validation import validate_call
+
+if TYPE_CHECKING:
+    from ..settings_sections import ToolSettings
 
 log = logging.getLogger("travel_assistant.tools")
 
 # Per tool: the API call, and the lists in its data that may be shortened to fit the byte budget.
 _TOOLS: Final[dict[str, tuple[Callable[[dict[str, Any], ToolSettings], dict[str, Any]], tuple[str, ...]]]] = {
-    "search_hotpepper_shops": (hotpepper.search, hotpepper.LISTS),
-    "search_vacant_hotels": (rakuten.search, rakuten.LISTS),
-    "searchTransportation": (ekispert.search, ekispert.LISTS),
+    names.SEARCH_HOTPEPPER_SHOPS: (hotpepper.search, hotpepper.LISTS),
+    names.SEARCH_VACANT_HOTELS: (rakuten.search, rakuten.LISTS),
+    names.SEARCH_TRANSPORTATION: (ekispert.search, ekispert.LISTS),
 }
 
 
-def run_tool_activity(payload: dict[str, Any]) -> dict[str, Any]:
-    """payload: {"tool", "call_id", "arguments", "today": "YYYY-MM-DD", "max_output_bytes"} -> envelope.
+def run_tool_activity(payload: dict[str, Any], tool_settings: Callable[[], ToolSettings]) -> dict[str, Any]:
+    """payload: {"tool", "call_id", "arguments" (as validate_call returned them), "today", "max_output_bytes"}
+    -> envelope.
 
     A successful envelope also carries the call's result summary under "summary" (for the page's cards); it is
     outside the byte budget, which is the model's, and the orchestrator takes it out before the model sees it."""
     max_bytes = output_budget(payload.get("max_output_bytes") if isinstance(payload, dict) else None)
     try:
-        envelope = _run(payload)
+        envelope = _run(payload, tool_settings)
         if not envelope["ok"]:
             return envelope
         summary: Summary | None = envelope["data"].pop(SUMMARY_KEY, None)
@@ -67,31 +70,23 @@ def run_tool_activity(payload: dict[str, Any]) -> dict[str, Any]:
         return error_envelope(INTERNAL_ERROR, "The tool failed unexpectedly. Try again, or answer without it.")
 
 
-def _run(payload: Any) -> dict[str, Any]:
+def _run(payload: Any, tool_settings: Callable[[], ToolSettings]) -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise ToolError(INTERNAL_ERROR, "The tool activity received no payload.")
-    checked = validate_call(payload.get("tool"), payload.get("arguments") or {}, _today(payload.get("today")))
-    if not checked["ok"]:
-        return checked
-    tool = payload["tool"]
+    tool = payload.get("tool")
+    if tool not in _TOOLS:
+        raise ToolError(INTERNAL_ERROR, "The tool activity received no tool it knows.")
+    arguments = payload.get("arguments")
+    if not isinstance(arguments, dict):
+        raise ToolError(INTERNAL_ERROR, "The tool activity received no validated arguments.")
     try:
-        tools = runtime.settings().tools
+        tools = tool_settings()
     except SettingsError as exc:
         log.error("tool settings are invalid: %s", redact(str(exc)))
         raise ToolError(NOT_CONFIGURED, "The travel search services are not configured correctly on this server; "
                                         "an administrator must fix the tool settings.") from None
     log.info("tool call %s: %s", _call_id(payload), tool)
-    return ok_envelope(_TOOLS[tool][0](checked["arguments"], tools))
-
-
-def _today(value: Any) -> date:
-    """Japan's date as the orchestrator saw it; today's when the activity is called without one."""
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    return datetime.now(JST).date()
+    return ok_envelope(_TOOLS[tool][0](arguments, tools))
 
 
 def _call_id(payload: Any) -> str:

@@ -100,12 +100,14 @@ def _traced(activity: str) -> Callable[[Callable[..., dict[str, Any]]], Callable
 
 def _bounded_state(state: TurnState) -> dict[str, Any]:
     """The state as JSON, with tool-call arguments cut to a budget so the activity output stays small.
-    A call whose arguments do not fit keeps its id (every call needs an output) and gets an empty argument
-    text, which validation then answers with an error the model can act on."""
+    Only sizes are decided here; the orchestrator's validation (tools.validate_call) judges every call. Arguments
+    over the per-call limit are cut to one character more than it, which validation answers with "longer than";
+    a call past the round's budget keeps its id (every call needs an output) and gets an empty argument text,
+    which validation answers with the parameters it misses."""
     calls, used = [], 0
     for call in state.tool_calls:
-        arguments = call.arguments
-        if len(arguments) > MAX_TOOL_ARGUMENT_CHARS or used + len(arguments) > MAX_TOOL_ARGUMENTS_PER_ROUND_CHARS:
+        arguments = call.arguments[:MAX_TOOL_ARGUMENT_CHARS + 1]
+        if used + len(arguments) > MAX_TOOL_ARGUMENTS_PER_ROUND_CHARS:
             arguments = ""
         used += len(arguments)
         calls.append(ToolCall(call.id, call.name[:64], arguments))

@@ -106,7 +106,8 @@ class ChatTurn:
 
     @property
     def now(self) -> datetime:
-        return self.context.current_utc_datetime
+        now: datetime = self.context.current_utc_datetime
+        return now
 
     def today(self) -> date:
         return self.now.astimezone(JST).date()
@@ -215,7 +216,7 @@ class ChatTurn:
             kind = error.get("kind", "")
             if kind == "not_found" and activity == ACTIVITY_ENSURE_THREAD:
                 raise TurnEnded(TURN_FAILED, ErrorCode.THREAD_NOT_FOUND, "The thread was deleted during the turn")
-            code = _ERROR_CODES.get(kind, ErrorCode.MODEL_ERROR)  # type: ignore[call-overload]
+            code = _ERROR_CODES.get(kind, ErrorCode.MODEL_ERROR)
             if kind == STORAGE_UNAVAILABLE_KIND:
                 message = "The app's storage is unavailable, so the turn could not go on. Try again in a minute."
             else:
@@ -356,7 +357,7 @@ class ChatTurn:
             usage = usage + run_usage
         tool_calls = list(self.tool_record) + [{"name": name, "hosted": True} for name in sorted(self.hosted_tools)]
         files, file_refs = cards.reply_files(reply.get("files") or []) if reply is not None else ([], {})
-        output = {
+        output: dict[str, Any] = {
             "turn_id": self.turn.turn_id,
             "thread_id": self.turn.thread_id,
             "status": status,

@@ -31,7 +31,7 @@ def next_poll_delay(run_age_s: float, *, first_delay_s: float, max_delay_s: floa
 def retry_delay(attempt: int, retry_after_s: float | None, *, base_s: float = 2.0, cap_s: float = 60.0) -> float:
     """Wait before retry ``attempt`` (0-based) of a failed model call: exponential from ``base_s``, capped,
     and never shorter than the service's Retry-After."""
-    delay = min(cap_s, base_s * (2 ** attempt))
+    delay = min(cap_s, base_s * 2.0 ** attempt)
     if retry_after_s:
         delay = max(delay, retry_after_s)
     return delay

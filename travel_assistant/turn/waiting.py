@@ -1,6 +1,6 @@
 """Waiting for a model step to end: the first of a push event ("the model's step is over") and a durable timer.
 
-Without push the orchestrator sleeps on the polling schedule (polling.py). With push (``TurnConfig.push_events``)
+Without push the orchestrator sleeps on the polling schedule (polling.py). With push (``TurnSettings.push_events``)
 it waits for ``task_any([event, timer])``: the event, raised by the model webhook route when the model service
 reports the response final, wakes it within a fraction of a second, and the timer is the fallback for an event
 that is lost, late or never sent. The timer is then much sparser than the polling schedule (PUSH_FALLBACK_DELAY_S),
