@@ -27,7 +27,7 @@ from travel_assistant.telemetry import names, setup
 from travel_assistant.telemetry.context import context_from
 
 pytestmark = pytest.mark.azurite
-KEY = "sk-test-telemetry-0123456789"
+KEY = "fake-telemetry-model-key-0123456789"
 MODEL_ACTIVITIES = {"ensure_backend_thread", "start_model_turn", "poll_model_turn", "submit_tool_outputs",
                     "finish_turn"}
 
