@@ -7,7 +7,7 @@ from typing import Literal
 
 from devtools.fake_openai import FakeOpenAI
 from travel_assistant.assistant import INSTRUCTIONS, date_context, neutral_tools
-from travel_assistant.model.port import TurnRequest
+from travel_assistant.model.port import RunRequest
 from travel_assistant.settings import ModelSettings, load_settings
 
 API_KEY = "fake-model-key-7f3a9c2e5b1d4a6f"
@@ -34,8 +34,8 @@ def model_settings(fake: FakeOpenAI, style: Style, api: Literal["responses", "as
     return settings.model_copy(update={"request_timeout_s": timeout_s}) if timeout_s else settings
 
 
-def turn(message: str = "大阪駅の近くで和食のお店を探して", turn_id: str = "turn-1") -> TurnRequest:
-    return TurnRequest(message=message, instructions=INSTRUCTIONS, date_context=date_context(TODAY),
+def turn(message: str = "大阪駅の近くで和食のお店を探して", turn_id: str = "turn-1") -> RunRequest:
+    return RunRequest(message=message, instructions=INSTRUCTIONS, date_context=date_context(TODAY),
                        tools=neutral_tools(), turn_id=turn_id)
 
 

@@ -17,7 +17,7 @@ from tests.harness.faults import assert_ended, assert_recovered, use_script
 from tests.harness.functions import activities
 from tests.harness.world import OWNER, World
 from travel_assistant import runtime
-from travel_assistant.model.port import TurnRequest
+from travel_assistant.model.port import RunRequest
 from travel_assistant.settings import TurnSettings
 
 pytestmark = [pytest.mark.azurite, pytest.mark.faults]
@@ -258,7 +258,7 @@ def test_an_orphan_run_on_the_thread_is_waited_out_or_cancelled(world: World) ->
     script = use_script(world, [Answer("一つ目"), Answer("orphan", duration_s=6), Answer("二つ目")])
     first = world.run_turn("一つ目の質問")
     backend_thread = runtime.thread_registry().get(OWNER, first.thread_id).backend_thread_id  # type: ignore[union-attr]
-    runtime.model_backend().start_turn(backend_thread, TurnRequest(
+    runtime.model_backend().start_run(backend_thread, RunRequest(
         message="orphan message", instructions="", date_context="", turn_id="turn_orphan"))
     run = world.run_turn("二つ目の質問", thread_id=first.thread_id)
     assert len(start_calls(run)) >= 2

@@ -91,8 +91,8 @@ def _backend(fake: FakeOpenAI, **kwargs: Any) -> AssistantsBackend:
 def test_a_plain_answer_from_start_to_reply(fake: FakeOpenAI, backend: AssistantsBackend, clock: VirtualClock,
                                             style: Style) -> None:
     fake.set_script([Answer("梅田の「和食 さと」はいかがですか。", duration_s=2.0)])
-    thread_id = backend.create_thread(metadata={"user": "u-1"})
-    started = backend.start_turn(thread_id, turn())
+    backend_thread_id = backend.create_thread(metadata={"user": "u-1"})
+    started = backend.start_run(backend_thread_id, turn())
     assert started.status is RunStatus.QUEUED
 
     [assistant] = fake.find("POST", "/assistants")
@@ -116,17 +116,17 @@ def test_a_plain_answer_from_start_to_reply(fake: FakeOpenAI, backend: Assistant
     assert run.headers["openai-beta"] == "assistants=v2"
 
     clock.advance(1.0)
-    assert backend.get_turn_state(thread_id, started.run_id).status is RunStatus.IN_PROGRESS
+    assert backend.get_run_state(backend_thread_id, started.run_id).status is RunStatus.IN_PROGRESS
     clock.advance(1.0)
-    done = backend.get_turn_state(thread_id, started.run_id)
+    done = backend.get_run_state(backend_thread_id, started.run_id)
     assert (done.status, done.hosted_tools, done.error) == (RunStatus.COMPLETED, (), None)
     assert done.usage is not None and (done.usage.input_tokens, done.usage.output_tokens,
                                        done.usage.total_tokens) == (100, 20, 120)
-    reply = backend.get_reply(thread_id, started.run_id)
+    reply = backend.get_reply(backend_thread_id, started.run_id)
     assert reply.text == "梅田の「和食 さと」はいかがですか。"
     assert done.usage is not None  # the usage comes with the finished run's state
     assert fake.find("GET", MESSAGES)[-1].query["run_id"] == started.run_id
-    assert [(m.role, m.text) for m in backend.list_messages(thread_id)] == [
+    assert [(m.role, m.text) for m in backend.list_messages(backend_thread_id)] == [
         ("user", "大阪駅の近くで和食のお店を探して"), ("assistant", "梅田の「和食 さと」はいかがですか。")]
 
 
@@ -137,32 +137,32 @@ def test_three_parallel_tool_calls_then_an_answer(fake: FakeOpenAI, backend: Ass
                    ("search_vacant_hotels", {"latitude": 34.7025, "longitude": 135.4959}),
                    ("searchTransportation", "{\"origin\": \"東京\"")]),
         Answer("概算は 49,040 円です", code_interpreter=True)])
-    thread_id = backend.create_thread(metadata={})
-    started = backend.start_turn(thread_id, turn())
+    backend_thread_id = backend.create_thread(metadata={})
+    started = backend.start_run(backend_thread_id, turn())
     clock.advance(1.0)
-    waiting = backend.get_turn_state(thread_id, started.run_id)
+    waiting = backend.get_run_state(backend_thread_id, started.run_id)
     assert waiting.status is RunStatus.REQUIRES_ACTION
     assert [(c.name, c.arguments) for c in waiting.tool_calls] == [
         ("search_hotpepper_shops", '{"keyword": "大阪駅 和食"}'),
         ("search_vacant_hotels", '{"latitude": 34.7025, "longitude": 135.4959}'),
         ("searchTransportation", '{"origin": "東京"')]
     outputs = [ToolOutput(c.id, f"result {i}") for i, c in enumerate(waiting.tool_calls)]
-    submitted = backend.submit_tool_outputs(thread_id, started.run_id, outputs, turn())
+    submitted = backend.submit_tool_outputs(backend_thread_id, started.run_id, outputs, turn())
     assert (submitted.status, submitted.run_id) == (RunStatus.QUEUED, started.run_id)
     [submit] = fake.find("POST", RUN + "/submit_tool_outputs")
     assert submit.json == {"tool_outputs": [{"tool_call_id": o.call_id, "output": o.output} for o in outputs]}
     clock.advance(1.0)
-    done = backend.get_turn_state(thread_id, started.run_id)
+    done = backend.get_run_state(backend_thread_id, started.run_id)
     assert (done.status, done.hosted_tools) == (RunStatus.COMPLETED, ("code_interpreter",))
     assert done.usage is not None and done.usage.input_tokens == 200  # both model calls of the run
-    assert backend.get_reply(thread_id, started.run_id).text == "概算は 49,040 円です"
+    assert backend.get_reply(backend_thread_id, started.run_id).text == "概算は 49,040 円です"
 
 
 def test_start_turn_twice_posts_once_and_runs_once(fake: FakeOpenAI, backend: AssistantsBackend) -> None:
     fake.set_script([Answer("x")])
-    thread_id = backend.create_thread(metadata={})
-    first = backend.start_turn(thread_id, turn())
-    again = backend.start_turn(thread_id, turn())
+    backend_thread_id = backend.create_thread(metadata={})
+    first = backend.start_run(backend_thread_id, turn())
+    again = backend.start_run(backend_thread_id, turn())
     assert again.run_id == first.run_id
     assert fake.count("POST", MESSAGES) == 1 and fake.count("POST", RUNS) == 1
     assert fake.count("POST", "/assistants") == 1
@@ -171,12 +171,12 @@ def test_start_turn_twice_posts_once_and_runs_once(fake: FakeOpenAI, backend: As
 def test_a_start_that_failed_after_posting_the_message_does_not_post_it_again(
         fake: FakeOpenAI, backend: AssistantsBackend) -> None:
     fake.set_script([Answer("x")])
-    thread_id = backend.create_thread(metadata={})
+    backend_thread_id = backend.create_thread(metadata={})
     fake.add_fault("POST", RUNS, status=500)
     with pytest.raises(ModelError) as err:
-        backend.start_turn(thread_id, turn())
+        backend.start_run(backend_thread_id, turn())
     assert err.value.kind is ModelErrorKind.UNAVAILABLE and err.value.retryable
-    state = backend.start_turn(thread_id, turn())
+    state = backend.start_run(backend_thread_id, turn())
     assert state.status is RunStatus.QUEUED
     assert fake.count("POST", MESSAGES) == 1 and fake.count("POST", RUNS) == 2
 
@@ -184,14 +184,14 @@ def test_a_start_that_failed_after_posting_the_message_does_not_post_it_again(
 def test_a_run_created_although_the_answer_was_lost_is_adopted(clock: VirtualClock) -> None:
     with FakeOpenAI([Answer("x")], clock=clock, api_key=API_KEY) as fake:
         backend = _backend(fake, timeout_s=CLIENT_TIMEOUT_S)
-        thread_id = backend.create_thread(metadata={})
+        backend_thread_id = backend.create_thread(metadata={})
         fake.add_fault("POST", RUNS, delay_s=SLOW_S)  # the run is created, but after the client gave up
         with pytest.raises(ModelError) as err:
-            backend.start_turn(thread_id, turn())
+            backend.start_run(backend_thread_id, turn())
         assert err.value.kind is ModelErrorKind.TIMEOUT
-        thread = fake.assistants_api.threads[thread_id]
+        thread = fake.assistants_api.threads[backend_thread_id]
         _wait_for(lambda: len(thread.runs) == 1)
-        state = backend.start_turn(thread_id, turn())
+        state = backend.start_run(backend_thread_id, turn())
         [run] = thread.runs
         assert state.run_id == run.id
         assert fake.count("POST", MESSAGES) == 1 and fake.count("POST", RUNS) == 1
@@ -200,43 +200,43 @@ def test_a_run_created_although_the_answer_was_lost_is_adopted(clock: VirtualClo
 def test_an_orphan_run_is_cancelled_and_the_thread_reported_busy(
         fake: FakeOpenAI, backend: AssistantsBackend, clock: VirtualClock) -> None:
     fake.set_script([Hang(), Answer("新しい答え")])
-    thread_id = backend.create_thread(metadata={})
-    orphan = backend.start_turn(thread_id, turn(turn_id="turn-old"))
+    backend_thread_id = backend.create_thread(metadata={})
+    orphan = backend.start_run(backend_thread_id, turn(turn_id="turn-old"))
     clock.advance(5)
     with pytest.raises(ModelError) as err:
-        backend.start_turn(thread_id, turn("次の質問", turn_id="turn-new"))
+        backend.start_run(backend_thread_id, turn("次の質問", turn_id="turn-new"))
     assert (err.value.kind, err.value.retry_after_s) == (ModelErrorKind.THREAD_BUSY, 2.0)
     assert fake.count("POST", RUN + "/cancel") == 1
-    assert backend.get_turn_state(thread_id, orphan.run_id).status is RunStatus.CANCELLED
-    state = backend.start_turn(thread_id, turn("次の質問", turn_id="turn-new"))
+    assert backend.get_run_state(backend_thread_id, orphan.run_id).status is RunStatus.CANCELLED
+    state = backend.start_run(backend_thread_id, turn("次の質問", turn_id="turn-new"))
     assert state.run_id != orphan.run_id and state.status is RunStatus.QUEUED
     assert fake.count("POST", MESSAGES) == 2
 
 
 def test_run_is_active_is_thread_busy(fake: FakeOpenAI, backend: AssistantsBackend) -> None:
-    thread_id = backend.create_thread(metadata={})
+    backend_thread_id = backend.create_thread(metadata={})
     fake.add_fault("POST", MESSAGES, status=400, json={"error": {
-        "message": f"Can't add messages to {thread_id} while a run run_abc123 is active.",
+        "message": f"Can't add messages to {backend_thread_id} while a run run_abc123 is active.",
         "type": "invalid_request_error", "param": None, "code": None}})
     with pytest.raises(ModelError) as err:
-        backend.start_turn(thread_id, turn())
+        backend.start_run(backend_thread_id, turn())
     assert (err.value.kind, err.value.retry_after_s, err.value.status_code) == (
         ModelErrorKind.THREAD_BUSY, 2.0, 400)
 
 
 def test_submit_twice_submits_once(fake: FakeOpenAI, backend: AssistantsBackend, clock: VirtualClock) -> None:
     fake.set_script([CallTools([("searchTransportation", {})]), Answer("ok")])
-    thread_id = backend.create_thread(metadata={})
-    started = backend.start_turn(thread_id, turn())
+    backend_thread_id = backend.create_thread(metadata={})
+    started = backend.start_run(backend_thread_id, turn())
     clock.advance(1.0)
-    waiting = backend.get_turn_state(thread_id, started.run_id)
+    waiting = backend.get_run_state(backend_thread_id, started.run_id)
     outputs = [ToolOutput(waiting.tool_calls[0].id, "{}")]
-    assert backend.submit_tool_outputs(thread_id, started.run_id, outputs, turn()).status is RunStatus.QUEUED
-    assert backend.submit_tool_outputs(thread_id, started.run_id, outputs, turn()).status is RunStatus.QUEUED
+    assert backend.submit_tool_outputs(backend_thread_id, started.run_id, outputs, turn()).status is RunStatus.QUEUED
+    assert backend.submit_tool_outputs(backend_thread_id, started.run_id, outputs, turn()).status is RunStatus.QUEUED
     assert fake.count("POST", RUN + "/submit_tool_outputs") == 1
     # Outputs for other calls than the pending ones are not sent either.
     clock.advance(1.0)
-    final = backend.submit_tool_outputs(thread_id, started.run_id, outputs, turn())
+    final = backend.submit_tool_outputs(backend_thread_id, started.run_id, outputs, turn())
     assert final.status is RunStatus.COMPLETED
     assert fake.count("POST", RUN + "/submit_tool_outputs") == 1
 
@@ -244,28 +244,28 @@ def test_submit_twice_submits_once(fake: FakeOpenAI, backend: AssistantsBackend,
 def test_a_submit_that_loses_a_race_returns_the_current_state(
         fake: FakeOpenAI, backend: AssistantsBackend, clock: VirtualClock) -> None:
     fake.set_script([CallTools([("searchTransportation", {})]), Answer("ok")])
-    thread_id = backend.create_thread(metadata={})
-    started = backend.start_turn(thread_id, turn())
+    backend_thread_id = backend.create_thread(metadata={})
+    started = backend.start_run(backend_thread_id, turn())
     clock.advance(1.0)
-    waiting = backend.get_turn_state(thread_id, started.run_id)
+    waiting = backend.get_run_state(backend_thread_id, started.run_id)
     fake.add_fault("POST", RUN + "/submit_tool_outputs", status=400, json={"error": {
         "message": 'Runs in status "expired" do not accept tool outputs.', "type": "invalid_request_error",
         "param": None, "code": None}})
     outputs = [ToolOutput(waiting.tool_calls[0].id, "{}")]
-    state = backend.submit_tool_outputs(thread_id, started.run_id, outputs, turn())
+    state = backend.submit_tool_outputs(backend_thread_id, started.run_id, outputs, turn())
     assert state.status is RunStatus.REQUIRES_ACTION  # what the service says now; the caller decides
 
 
 def test_tool_outputs_too_late_find_an_expired_run(fake: FakeOpenAI, backend: AssistantsBackend,
                                                    clock: VirtualClock) -> None:
     fake.set_script([CallTools([("searchTransportation", {})])])
-    thread_id = backend.create_thread(metadata={})
-    started = backend.start_turn(thread_id, turn())
+    backend_thread_id = backend.create_thread(metadata={})
+    started = backend.start_run(backend_thread_id, turn())
     clock.advance(1.0)
-    waiting = backend.get_turn_state(thread_id, started.run_id)
+    waiting = backend.get_run_state(backend_thread_id, started.run_id)
     clock.advance(600)
     outputs = [ToolOutput(waiting.tool_calls[0].id, "{}")]
-    state = backend.submit_tool_outputs(thread_id, started.run_id, outputs, turn())
+    state = backend.submit_tool_outputs(backend_thread_id, started.run_id, outputs, turn())
     assert state.status is RunStatus.EXPIRED
     assert state.error is not None and "10 minutes" in state.error.message
     assert fake.count("POST", RUN + "/submit_tool_outputs") == 0
@@ -280,10 +280,10 @@ def test_tool_outputs_too_late_find_an_expired_run(fake: FakeOpenAI, backend: As
 def test_unhappy_endings(fake: FakeOpenAI, backend: AssistantsBackend, clock: VirtualClock, step: Step,
                          status: RunStatus, code: str) -> None:
     fake.set_script([step])
-    thread_id = backend.create_thread(metadata={})
-    started = backend.start_turn(thread_id, turn())
+    backend_thread_id = backend.create_thread(metadata={})
+    started = backend.start_run(backend_thread_id, turn())
     clock.advance(1.0)
-    state = backend.get_turn_state(thread_id, started.run_id)
+    state = backend.get_run_state(backend_thread_id, started.run_id)
     assert state.status is status and state.error is not None and state.error.code == code
 
 
@@ -291,48 +291,48 @@ def test_cancel_goes_through_cancelling_and_is_idempotent(clock: VirtualClock) -
     script: list[Step] = [Hang(), Answer("x", duration_s=0)]
     with FakeOpenAI(script, clock=clock, api_key=API_KEY, cancel_delay_s=1.0) as fake:
         backend = _backend(fake)
-        thread_id = backend.create_thread(metadata={})
-        started = backend.start_turn(thread_id, turn())
-        assert backend.cancel_turn(thread_id, started.run_id).status is RunStatus.CANCELLING
-        assert backend.cancel_turn(thread_id, started.run_id).status is RunStatus.CANCELLING
+        backend_thread_id = backend.create_thread(metadata={})
+        started = backend.start_run(backend_thread_id, turn())
+        assert backend.cancel_run(backend_thread_id, started.run_id).status is RunStatus.CANCELLING
+        assert backend.cancel_run(backend_thread_id, started.run_id).status is RunStatus.CANCELLING
         clock.advance(1.0)
-        assert backend.cancel_turn(thread_id, started.run_id).status is RunStatus.CANCELLED
+        assert backend.cancel_run(backend_thread_id, started.run_id).status is RunStatus.CANCELLED
         assert fake.count("POST", RUN + "/cancel") == 3
-        finished = backend.start_turn(thread_id, turn(turn_id="turn-2"))
+        finished = backend.start_run(backend_thread_id, turn(turn_id="turn-2"))
         clock.advance(0.1)
-        assert backend.cancel_turn(thread_id, finished.run_id).status is RunStatus.COMPLETED
+        assert backend.cancel_run(backend_thread_id, finished.run_id).status is RunStatus.COMPLETED
 
 
 def test_poll_hint_is_passed_on(clock: VirtualClock) -> None:
     with FakeOpenAI([Answer("x")], clock=clock, api_key=API_KEY, poll_after_ms=800) as fake:
         backend = _backend(fake)
-        thread_id = backend.create_thread(metadata={})
-        started = backend.start_turn(thread_id, turn())
-        assert backend.get_turn_state(thread_id, started.run_id).poll_after_ms == 800
+        backend_thread_id = backend.create_thread(metadata={})
+        started = backend.start_run(backend_thread_id, turn())
+        assert backend.get_run_state(backend_thread_id, started.run_id).poll_after_ms == 800
 
 
 def test_list_messages_oldest_first_and_delete_twice(fake: FakeOpenAI, backend: AssistantsBackend,
                                                      clock: VirtualClock) -> None:
     fake.set_script([Answer("一つ目の答え", duration_s=0), Answer("二つ目の答え", duration_s=0)])
-    thread_id = backend.create_thread(metadata={})
+    backend_thread_id = backend.create_thread(metadata={})
     for i, question in enumerate(["一つ目", "二つ目"]):
-        state = backend.start_turn(thread_id, turn(question, turn_id=f"turn-{i}"))
+        state = backend.start_run(backend_thread_id, turn(question, turn_id=f"turn-{i}"))
         clock.advance(0.1)
-        assert backend.get_turn_state(thread_id, state.run_id).status is RunStatus.COMPLETED
-    messages = backend.list_messages(thread_id)
+        assert backend.get_run_state(backend_thread_id, state.run_id).status is RunStatus.COMPLETED
+    messages = backend.list_messages(backend_thread_id)
     assert [(m.role, m.text) for m in messages] == [
         ("user", "一つ目"), ("assistant", "一つ目の答え"), ("user", "二つ目"), ("assistant", "二つ目の答え")]
     assert all(isinstance(m.created_at, int) for m in messages)
-    assert backend.list_messages(thread_id, limit=3) == messages[:3]
-    assert backend.delete_thread(thread_id) is True
-    assert backend.delete_thread(thread_id) is False
+    assert backend.list_messages(backend_thread_id, limit=3) == messages[:3]
+    assert backend.delete_thread(backend_thread_id) is True
+    assert backend.delete_thread(backend_thread_id) is False
 
 
 def test_list_messages_pages(fake: FakeOpenAI, backend: AssistantsBackend, direct: openai.OpenAI) -> None:
-    thread_id = backend.create_thread(metadata={})
+    backend_thread_id = backend.create_thread(metadata={})
     for i in range(130):
-        direct.beta.threads.messages.create(thread_id, role="user", content=f"m{i}")
-    messages = backend.list_messages(thread_id, limit=120)
+        direct.beta.threads.messages.create(backend_thread_id, role="user", content=f"m{i}")
+    messages = backend.list_messages(backend_thread_id, limit=120)
     assert messages == [Message("user", f"m{i}", messages[i].created_at) for i in range(120)]
     assert fake.count("GET", MESSAGES) == 2
 
@@ -344,9 +344,9 @@ def test_the_assistant_is_created_once_and_reused(fake: FakeOpenAI, clock: Virtu
     fake.set_script([Answer("a", duration_s=0), Answer("b", duration_s=0), Answer("c", duration_s=0)])
     first = _backend(fake)
     for i in range(2):
-        first.start_turn(first.create_thread(metadata={}), turn(turn_id=f"t{i}"))
+        first.start_run(first.create_thread(metadata={}), turn(turn_id=f"t{i}"))
     second = _backend(fake)  # another worker, or the same one after a restart
-    second.start_turn(second.create_thread(metadata={}), turn())
+    second.start_run(second.create_thread(metadata={}), turn())
     assert fake.count("POST", "/assistants") == 1
     assert fake.count("GET", "/assistants") == 2  # once per backend instance, not per turn
     assert fake.count("POST", r"/assistants/asst_\w+") == 0
@@ -358,13 +358,13 @@ def test_a_changed_definition_updates_the_assistant(fake: FakeOpenAI, direct: op
     old = direct.beta.assistants.create(model="travel-gpt", name=ASSISTANT_NAME, instructions="old persona",
                                         metadata={**APP_METADATA, "fingerprint": "0ld", "owner": "ops"})
     backend = _backend(fake)
-    backend.start_turn(backend.create_thread(metadata={}), turn())
+    backend.start_run(backend.create_thread(metadata={}), turn())
     [update] = fake.find("POST", rf"/assistants/{old.id}")
     assert update.json["instructions"] == INSTRUCTIONS and update.json["model"] == "travel-gpt"
     assert update.json["metadata"] == {**APP_METADATA, "owner": "ops",
                                        "fingerprint": definition_fingerprint("travel-gpt")}
     assert fake.count("POST", "/assistants") == 1  # only the arranged one: none created
-    _backend(fake).start_turn(_backend(fake).create_thread(metadata={}), turn(turn_id="t2"))
+    _backend(fake).start_run(_backend(fake).create_thread(metadata={}), turn(turn_id="t2"))
     assert fake.count("POST", rf"/assistants/{old.id}") == 1  # up to date now
 
 
@@ -382,7 +382,7 @@ def test_among_several_of_ours_the_oldest_wins_and_others_are_ignored(
     direct.beta.assistants.create(model="travel-gpt", name=ASSISTANT_NAME,
                                   metadata={**APP_METADATA, "fingerprint": fingerprint})
     backend = _backend(fake)
-    backend.start_turn(backend.create_thread(metadata={}), turn())
+    backend.start_run(backend.create_thread(metadata={}), turn())
     assert fake.find("POST", RUNS)[0].json["assistant_id"] == oldest.id
     assert fake.count("GET", "/assistants") == 2
 
@@ -391,7 +391,7 @@ def test_a_pinned_assistant_is_used_and_kept_up_to_date(fake: FakeOpenAI, direct
     fake.set_script([Answer("a")])
     pinned = direct.beta.assistants.create(model="travel-gpt", name="Pinned by ops")
     backend = _backend(fake, assistant_id=pinned.id)
-    backend.start_turn(backend.create_thread(metadata={}), turn())
+    backend.start_run(backend.create_thread(metadata={}), turn())
     assert fake.count("GET", "/assistants") == 0 and fake.count("GET", rf"/assistants/{pinned.id}") == 1
     assert fake.count("POST", rf"/assistants/{pinned.id}") == 1
     assert fake.find("POST", RUNS)[0].json["assistant_id"] == pinned.id
@@ -400,7 +400,7 @@ def test_a_pinned_assistant_is_used_and_kept_up_to_date(fake: FakeOpenAI, direct
 def test_a_pinned_assistant_that_does_not_exist_is_a_settings_error(fake: FakeOpenAI) -> None:
     backend = _backend(fake, assistant_id="asst_gone")
     with pytest.raises(ModelError) as err:
-        backend.start_turn(backend.create_thread(metadata={}), turn())
+        backend.start_run(backend.create_thread(metadata={}), turn())
     assert err.value.kind is ModelErrorKind.BAD_REQUEST and "ASSISTANT_ID" in err.value.message
 
 
@@ -408,10 +408,10 @@ def test_an_assistant_deleted_behind_our_back_is_created_again(fake: FakeOpenAI,
                                                                 direct: openai.OpenAI) -> None:
     fake.set_script([Answer("a"), Answer("b")])
     backend = _backend(fake)
-    backend.start_turn(backend.create_thread(metadata={}), turn())
+    backend.start_run(backend.create_thread(metadata={}), turn())
     [first_id] = fake.assistants_api.assistants
     direct.beta.assistants.delete(first_id)
-    backend.start_turn(backend.create_thread(metadata={}), turn(turn_id="t2"))
+    backend.start_run(backend.create_thread(metadata={}), turn(turn_id="t2"))
     assert fake.count("POST", "/assistants") == 2
     assert fake.find("POST", RUNS)[-1].json["assistant_id"] != first_id
 
@@ -425,11 +425,11 @@ def test_an_assistant_deleted_behind_our_back_is_created_again(fake: FakeOpenAI,
 def test_rate_limits_carry_the_wait(fake: FakeOpenAI, backend: AssistantsBackend, headers: dict[str, str],
                                     expected: float) -> None:
     fake.set_script([Answer("x")])
-    thread_id = backend.create_thread(metadata={})
-    started = backend.start_turn(thread_id, turn())
+    backend_thread_id = backend.create_thread(metadata={})
+    started = backend.start_run(backend_thread_id, turn())
     fake.add_fault("GET", RUN, status=429, headers=headers)
     with pytest.raises(ModelError) as err:
-        backend.get_turn_state(thread_id, started.run_id)
+        backend.get_run_state(backend_thread_id, started.run_id)
     assert (err.value.kind, err.value.retry_after_s) == (ModelErrorKind.RATE_LIMITED, expected)
 
 
@@ -442,15 +442,15 @@ def test_transient_failures_are_retryable_and_a_retried_start_stays_single(
         clock: VirtualClock, fault: dict[str, Any], kind: ModelErrorKind) -> None:
     with FakeOpenAI([Answer("x")], clock=clock, api_key=API_KEY) as fake:
         backend = _backend(fake, timeout_s=CLIENT_TIMEOUT_S)
-        thread_id = backend.create_thread(metadata={})
+        backend_thread_id = backend.create_thread(metadata={})
         fake.add_fault("POST", MESSAGES, **fault)
         with pytest.raises(ModelError) as err:
-            backend.start_turn(thread_id, turn())
+            backend.start_run(backend_thread_id, turn())
         assert err.value.kind is kind and err.value.retryable
-        thread = fake.assistants_api.threads[thread_id]
+        thread = fake.assistants_api.threads[backend_thread_id]
         if "delay_s" in fault:  # the message lands after the client gave up; the retried start must see it
             _wait_for(lambda: bool(thread.messages))
-        assert backend.start_turn(thread_id, turn()).status is RunStatus.QUEUED
+        assert backend.start_run(backend_thread_id, turn()).status is RunStatus.QUEUED
         assert len([m for m in thread.messages if m["role"] == "user"]) == 1
 
 
@@ -459,16 +459,16 @@ def test_transient_failures_are_retryable_and_a_retried_start_stays_single(
 def test_broken_answers_are_unavailable(fake: FakeOpenAI, backend: AssistantsBackend, path: str,
                                         body: str) -> None:
     fake.set_script([Answer("x")])
-    thread_id = backend.create_thread(metadata={})
+    backend_thread_id = backend.create_thread(metadata={})
     if path == RUN:
-        run_id = backend.start_turn(thread_id, turn()).run_id
+        run_id = backend.start_run(backend_thread_id, turn()).run_id
     content_type = "text/html" if body.startswith("<") else "application/json"
     fake.add_fault("GET", path, status=200, raw_body=body, headers={"Content-Type": content_type})
     with pytest.raises(ModelError) as err:
         if path == RUN:
-            backend.get_turn_state(thread_id, run_id)
+            backend.get_run_state(backend_thread_id, run_id)
         else:
-            backend.start_turn(thread_id, turn())
+            backend.start_run(backend_thread_id, turn())
     assert err.value.kind is ModelErrorKind.UNAVAILABLE and "malformed" in err.value.message
 
 
@@ -485,7 +485,7 @@ def test_entra_id_with_azure_openai_sends_the_token(clock: VirtualClock,
     monkeypatch.setattr(client_module, "_entra_token_provider", lambda: lambda: "entra-token-a")
     with FakeOpenAI([Answer("x")], clock=clock, api_key="entra-token-a") as fake:
         backend = _backend(fake, api_key=None)
-        backend.start_turn(backend.create_thread(metadata={}), turn())
+        backend.start_run(backend.create_thread(metadata={}), turn())
         assert all(r.headers.get("authorization") == "Bearer entra-token-a" and "api-key" not in r.headers
                    for r in fake.requests)
         assert fake.requests[-1].prefix == "/openai"

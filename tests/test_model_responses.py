@@ -79,14 +79,14 @@ def _backend(fake: FakeOpenAI, **kwargs: Any) -> ResponsesBackend:
 def test_a_plain_answer_from_start_to_reply(fake: FakeOpenAI, backend: ResponsesBackend, clock: VirtualClock,
                                             style: Style) -> None:
     fake.set_script([Answer("大阪駅の近くなら「和食 さと」がおすすめです。", duration_s=2.0)])
-    thread_id = backend.create_thread(metadata={"user": "u-1"})
-    started = backend.start_turn(thread_id, turn())
+    backend_thread_id = backend.create_thread(metadata={"user": "u-1"})
+    started = backend.start_run(backend_thread_id, turn())
     assert (started.status, started.usage, started.tool_calls) == (RunStatus.QUEUED, None, ())
 
     [create] = fake.find("POST", "/responses")
     assert create.prefix == ("/v1" if style == "openai" else "/openai/v1")
     assert create.json == {
-        "model": "gpt-test" if style == "openai" else "travel-gpt", "conversation": thread_id,
+        "model": "gpt-test" if style == "openai" else "travel-gpt", "conversation": backend_thread_id,
         "input": [{"type": "message", "role": "user",
                    "content": [{"type": "input_text", "text": "大阪駅の近くで和食のお店を探して"}]}],
         "instructions": INSTRUCTIONS + "\n\n" + date_context(TODAY),
@@ -95,16 +95,16 @@ def test_a_plain_answer_from_start_to_reply(fake: FakeOpenAI, backend: Responses
     assert fake.find("POST", "/conversations")[0].json == {"metadata": {"user": "u-1"}}
 
     clock.advance(1.0)
-    assert backend.get_turn_state(thread_id, started.run_id).status is RunStatus.IN_PROGRESS
+    assert backend.get_run_state(backend_thread_id, started.run_id).status is RunStatus.IN_PROGRESS
     clock.advance(1.0)
-    done = backend.get_turn_state(thread_id, started.run_id)
+    done = backend.get_run_state(backend_thread_id, started.run_id)
     assert (done.status, done.run_id, done.hosted_tools, done.error) == (
         RunStatus.COMPLETED, started.run_id, (), None)
     assert done.usage is not None and (done.usage.input_tokens, done.usage.output_tokens) == (100, 20)
-    reply = backend.get_reply(thread_id, done.run_id)
+    reply = backend.get_reply(backend_thread_id, done.run_id)
     assert reply.text == "大阪駅の近くなら「和食 さと」がおすすめです。"
     assert done.usage is not None  # the usage comes with the finished run's state
-    assert backend.list_messages(thread_id) == [
+    assert backend.list_messages(backend_thread_id) == [
         Message("user", "大阪駅の近くで和食のお店を探して"),
         Message("assistant", "大阪駅の近くなら「和食 さと」がおすすめです。")]
 
@@ -116,10 +116,10 @@ def test_three_parallel_tool_calls_then_an_answer(fake: FakeOpenAI, backend: Res
                    ("search_vacant_hotels", {"latitude": 34.7025, "longitude": 135.4959, "searchRadius": 1}),
                    ("searchTransportation", '{"origin": "東京", "destination": "大阪"}')]),
         Answer("まとめました", code_interpreter=True)])
-    thread_id = backend.create_thread(metadata={})
-    first = backend.start_turn(thread_id, turn())
+    backend_thread_id = backend.create_thread(metadata={})
+    first = backend.start_run(backend_thread_id, turn())
     clock.advance(1.0)
-    waiting = backend.get_turn_state(thread_id, first.run_id)
+    waiting = backend.get_run_state(backend_thread_id, first.run_id)
     assert waiting.status is RunStatus.REQUIRES_ACTION
     assert [(c.name, c.arguments) for c in waiting.tool_calls] == [
         ("search_hotpepper_shops", '{"keyword": "大阪駅 和食"}'),
@@ -128,22 +128,22 @@ def test_three_parallel_tool_calls_then_an_answer(fake: FakeOpenAI, backend: Res
     assert waiting.usage is not None  # the response that asked for the calls has finished
 
     outputs = [ToolOutput(c.id, f'{{"n": {i}}}') for i, c in enumerate(waiting.tool_calls)]
-    second = backend.submit_tool_outputs(thread_id, first.run_id, outputs, turn())
+    second = backend.submit_tool_outputs(backend_thread_id, first.run_id, outputs, turn())
     assert second.status is RunStatus.QUEUED and second.run_id != first.run_id
     creates = fake.find("POST", "/responses")
     assert len(creates) == 2
     assert creates[1].json["input"] == [
         {"type": "function_call_output", "call_id": o.call_id, "output": o.output} for o in outputs]
-    assert creates[1].json["conversation"] == thread_id
+    assert creates[1].json["conversation"] == backend_thread_id
     assert creates[1].json["metadata"] == {"turn_id": "turn-1"}
     assert creates[1].json["instructions"] == creates[0].json["instructions"]
 
     clock.advance(1.0)
-    done = backend.get_turn_state(thread_id, second.run_id)
+    done = backend.get_run_state(backend_thread_id, second.run_id)
     assert (done.status, done.hosted_tools) == (RunStatus.COMPLETED, ("code_interpreter",))
-    assert backend.get_reply(thread_id, second.run_id).text == "まとめました"
+    assert backend.get_reply(backend_thread_id, second.run_id).text == "まとめました"
     # Only the user's and the assistant's words: no function calls, outputs or code interpreter items.
-    assert [m.role for m in backend.list_messages(thread_id)] == ["user", "assistant"]
+    assert [m.role for m in backend.list_messages(backend_thread_id)] == ["user", "assistant"]
 
 
 @pytest.mark.parametrize(("step", "status", "code"), [
@@ -156,35 +156,35 @@ def test_three_parallel_tool_calls_then_an_answer(fake: FakeOpenAI, backend: Res
 def test_unhappy_endings(fake: FakeOpenAI, backend: ResponsesBackend, clock: VirtualClock, step: Step,
                          status: RunStatus, code: str) -> None:
     fake.set_script([step])
-    thread_id = backend.create_thread(metadata={})
-    started = backend.start_turn(thread_id, turn())
+    backend_thread_id = backend.create_thread(metadata={})
+    started = backend.start_run(backend_thread_id, turn())
     clock.advance(1.0)
-    state = backend.get_turn_state(thread_id, started.run_id)
+    state = backend.get_run_state(backend_thread_id, started.run_id)
     assert state.status is status
     assert state.error is not None and state.error.code == code and state.error.message
 
 
 def test_cancel_is_idempotent(fake: FakeOpenAI, backend: ResponsesBackend, clock: VirtualClock) -> None:
     fake.set_script([Hang(), Answer("done", duration_s=0)])
-    thread_id = backend.create_thread(metadata={})
-    hanging = backend.start_turn(thread_id, turn())
+    backend_thread_id = backend.create_thread(metadata={})
+    hanging = backend.start_run(backend_thread_id, turn())
     clock.advance(30)
-    assert backend.get_turn_state(thread_id, hanging.run_id).status is RunStatus.IN_PROGRESS
-    assert backend.cancel_turn(thread_id, hanging.run_id).status is RunStatus.CANCELLED
-    assert backend.cancel_turn(thread_id, hanging.run_id).status is RunStatus.CANCELLED
+    assert backend.get_run_state(backend_thread_id, hanging.run_id).status is RunStatus.IN_PROGRESS
+    assert backend.cancel_run(backend_thread_id, hanging.run_id).status is RunStatus.CANCELLED
+    assert backend.cancel_run(backend_thread_id, hanging.run_id).status is RunStatus.CANCELLED
     assert fake.count("POST", RESPONSE + "/cancel") == 2
-    # A finished response cannot be cancelled; cancel_turn reports how it ended instead of failing.
-    finished = backend.start_turn(thread_id, turn(turn_id="turn-2"))
+    # A finished response cannot be cancelled; cancel_run reports how it ended instead of failing.
+    finished = backend.start_run(backend_thread_id, turn(turn_id="turn-2"))
     clock.advance(0.1)
-    assert backend.cancel_turn(thread_id, finished.run_id).status is RunStatus.COMPLETED
+    assert backend.cancel_run(backend_thread_id, finished.run_id).status is RunStatus.COMPLETED
 
 
 def test_a_busy_conversation_is_thread_busy(fake: FakeOpenAI, backend: ResponsesBackend) -> None:
     fake.set_script([Hang()])
-    thread_id = backend.create_thread(metadata={})
-    backend.start_turn(thread_id, turn())
+    backend_thread_id = backend.create_thread(metadata={})
+    backend.start_run(backend_thread_id, turn())
     with pytest.raises(ModelError) as err:
-        backend.start_turn(thread_id, turn(turn_id="turn-2"))
+        backend.start_run(backend_thread_id, turn(turn_id="turn-2"))
     assert (err.value.kind, err.value.retry_after_s, err.value.retryable) == (
         ModelErrorKind.THREAD_BUSY, 2.0, True)
 
@@ -195,12 +195,12 @@ def test_a_new_turn_closes_calls_an_abandoned_turn_left_open(fake: FakeOpenAI, b
         CallTools([("search_hotpepper_shops", {"keyword": "梅田"}), ("searchTransportation", {})],
                   duration_s=0),
         Answer("はい", duration_s=0)])
-    thread_id = backend.create_thread(metadata={})
-    abandoned = backend.get_turn_state(thread_id, backend.start_turn(thread_id, turn()).run_id)
+    backend_thread_id = backend.create_thread(metadata={})
+    abandoned = backend.get_run_state(backend_thread_id, backend.start_run(backend_thread_id, turn()).run_id)
     assert abandoned.status is RunStatus.REQUIRES_ACTION  # ... and the orchestrator gives up on this turn
 
-    state = backend.start_turn(thread_id, turn("別の質問", turn_id="turn-2"))
-    assert backend.get_turn_state(thread_id, state.run_id).status is RunStatus.COMPLETED
+    state = backend.start_run(backend_thread_id, turn("別の質問", turn_id="turn-2"))
+    assert backend.get_run_state(backend_thread_id, state.run_id).status is RunStatus.COMPLETED
     creates = fake.find("POST", "/responses")
     assert len(creates) == 3  # the first turn, the refused start, the start with the open calls closed
     assert creates[2].json["input"][:2] == [
@@ -212,13 +212,13 @@ def test_a_new_turn_closes_calls_an_abandoned_turn_left_open(fake: FakeOpenAI, b
 def test_submitting_the_same_outputs_again_is_uncertain_not_a_second_post(
         fake: FakeOpenAI, backend: ResponsesBackend, clock: VirtualClock) -> None:
     fake.set_script([CallTools([("searchTransportation", {})], duration_s=0), Answer("ok", duration_s=0)])
-    thread_id = backend.create_thread(metadata={})
-    waiting = backend.get_turn_state(thread_id, backend.start_turn(thread_id, turn()).run_id)
+    backend_thread_id = backend.create_thread(metadata={})
+    waiting = backend.get_run_state(backend_thread_id, backend.start_run(backend_thread_id, turn()).run_id)
     outputs = [ToolOutput(waiting.tool_calls[0].id, "{}")]
-    submitted = backend.submit_tool_outputs(thread_id, waiting.run_id, outputs, turn())
-    assert backend.get_turn_state(thread_id, submitted.run_id).status is RunStatus.COMPLETED
+    submitted = backend.submit_tool_outputs(backend_thread_id, waiting.run_id, outputs, turn())
+    assert backend.get_run_state(backend_thread_id, submitted.run_id).status is RunStatus.COMPLETED
     with pytest.raises(ModelError) as err:
-        backend.submit_tool_outputs(thread_id, waiting.run_id, outputs, turn())
+        backend.submit_tool_outputs(backend_thread_id, waiting.run_id, outputs, turn())
     assert err.value.kind is ModelErrorKind.UNCERTAIN and not err.value.retryable
     assert fake.remaining_steps == 0  # the model was called twice, not three times
 
@@ -226,22 +226,22 @@ def test_submitting_the_same_outputs_again_is_uncertain_not_a_second_post(
 def test_poll_hint_is_passed_on(clock: VirtualClock) -> None:
     with FakeOpenAI([Answer("x")], clock=clock, api_key=API_KEY, poll_after_ms=1500) as fake:
         backend = _backend(fake)
-        thread_id = backend.create_thread(metadata={})
-        started = backend.start_turn(thread_id, turn())
+        backend_thread_id = backend.create_thread(metadata={})
+        started = backend.start_run(backend_thread_id, turn())
         assert started.poll_after_ms is None  # the hint comes with reads, not with the create
-        assert backend.get_turn_state(thread_id, started.run_id).poll_after_ms == 1500
+        assert backend.get_run_state(backend_thread_id, started.run_id).poll_after_ms == 1500
 
 
 def test_list_messages_pages_oldest_first_up_to_the_limit(fake: FakeOpenAI,
                                                           backend: ResponsesBackend) -> None:
-    thread_id = backend.create_thread(metadata={})
+    backend_thread_id = backend.create_thread(metadata={})
     with openai.OpenAI(base_url=fake.base_url, api_key=API_KEY) as seeder:
         for start in range(0, 150, 50):
-            seeder.conversations.items.create(thread_id, items=[
+            seeder.conversations.items.create(backend_thread_id, items=[
                 {"type": "message", "role": "user" if i % 2 == 0 else "assistant", "content": f"m{i}"}
                 for i in range(start, start + 50)])
     before = fake.count("GET", r"/conversations/\w+/items")
-    messages = backend.list_messages(thread_id, limit=120)
+    messages = backend.list_messages(backend_thread_id, limit=120)
     assert [m.text for m in messages] == [f"m{i}" for i in range(120)]
     assert [m.role for m in messages[:2]] == ["user", "assistant"]
     assert fake.count("GET", r"/conversations/\w+/items") - before == 2
@@ -254,17 +254,17 @@ def test_list_messages_pages_oldest_first_up_to_the_limit(fake: FakeOpenAI,
     {"status": 200, "raw_body": '{"object": "list"}'}])
 def test_a_broken_list_page_is_unavailable(fake: FakeOpenAI, backend: ResponsesBackend,
                                            fault: dict[str, Any]) -> None:
-    thread_id = backend.create_thread(metadata={})
+    backend_thread_id = backend.create_thread(metadata={})
     fake.add_fault("GET", r"/conversations/\w+/items", **fault)
     with pytest.raises(ModelError) as err:
-        backend.list_messages(thread_id)
+        backend.list_messages(backend_thread_id)
     assert err.value.kind is ModelErrorKind.UNAVAILABLE and "malformed" in err.value.message
 
 
 def test_delete_twice(backend: ResponsesBackend) -> None:
-    thread_id = backend.create_thread(metadata={})
-    assert backend.delete_thread(thread_id) is True
-    assert backend.delete_thread(thread_id) is False
+    backend_thread_id = backend.create_thread(metadata={})
+    assert backend.delete_thread(backend_thread_id) is True
+    assert backend.delete_thread(backend_thread_id) is False
 
 
 # ---- transport failures ------------------------------------------------------------------------------------
@@ -276,11 +276,11 @@ def test_delete_twice(backend: ResponsesBackend) -> None:
 def test_rate_limits_carry_the_wait(fake: FakeOpenAI, backend: ResponsesBackend, headers: dict[str, str],
                                     expected: float | None) -> None:
     fake.set_script([Answer("x")])
-    thread_id = backend.create_thread(metadata={})
-    started = backend.start_turn(thread_id, turn())
+    backend_thread_id = backend.create_thread(metadata={})
+    started = backend.start_run(backend_thread_id, turn())
     fake.add_fault("GET", RESPONSE, status=429, headers=headers)
     with pytest.raises(ModelError) as err:
-        backend.get_turn_state(thread_id, started.run_id)
+        backend.get_run_state(backend_thread_id, started.run_id)
     assert (err.value.kind, err.value.retry_after_s, err.value.status_code) == (
         ModelErrorKind.RATE_LIMITED, expected, 429)
     assert err.value.retryable
@@ -319,15 +319,15 @@ def test_transient_failures_on_a_read_are_retryable(clock: VirtualClock, fault: 
                                                     kind: ModelErrorKind) -> None:
     with FakeOpenAI([Answer("x")], clock=clock, api_key=API_KEY) as fake:
         backend = _backend(fake, timeout_s=CLIENT_TIMEOUT_S)
-        thread_id = backend.create_thread(metadata={})
-        started = backend.start_turn(thread_id, turn())
+        backend_thread_id = backend.create_thread(metadata={})
+        started = backend.start_run(backend_thread_id, turn())
         fake.add_fault("GET", RESPONSE, **fault)
         with pytest.raises(ModelError) as err:
-            backend.get_turn_state(thread_id, started.run_id)
+            backend.get_run_state(backend_thread_id, started.run_id)
         assert err.value.kind is kind and err.value.retryable
         clock.advance(1.0)
         # ... and the next attempt works
-        assert backend.get_turn_state(thread_id, started.run_id).status is RunStatus.COMPLETED
+        assert backend.get_run_state(backend_thread_id, started.run_id).status is RunStatus.COMPLETED
 
 
 @pytest.mark.parametrize("fault", [{"reset_connection": True}, {"delay_s": SLOW_S}])
@@ -335,10 +335,10 @@ def test_a_lost_answer_to_a_create_is_uncertain(clock: VirtualClock, fault: dict
     """The service may have created the response (the delay case does): repeating could post twice."""
     with FakeOpenAI([Answer("x")], clock=clock, api_key=API_KEY) as fake:
         backend = _backend(fake, timeout_s=CLIENT_TIMEOUT_S)
-        thread_id = backend.create_thread(metadata={})
+        backend_thread_id = backend.create_thread(metadata={})
         fake.add_fault("POST", "/responses", **fault)
         with pytest.raises(ModelError) as err:
-            backend.start_turn(thread_id, turn())
+            backend.start_run(backend_thread_id, turn())
         assert err.value.kind is ModelErrorKind.UNCERTAIN and not err.value.retryable
 
 
@@ -350,7 +350,7 @@ def test_a_create_that_never_connected_is_retryable(clock: VirtualClock) -> None
         settings = model_settings(fake, "openai", "responses")
         settings = settings.model_copy(update={"openai_base_url": f"http://127.0.0.1:{closed_port}/v1"})
         with pytest.raises(ModelError) as err:
-            create_backend(settings).start_turn("conv_x", turn())
+            create_backend(settings).start_run("conv_x", turn())
     assert err.value.kind is ModelErrorKind.UNAVAILABLE and err.value.retryable
 
 
@@ -365,13 +365,13 @@ def test_a_bad_request_and_a_missing_thread(fake: FakeOpenAI, backend: Responses
     fake.add_fault("POST", "/responses", status=400, json={"error": {
         "message": "Unsupported parameter: 'background' is not supported with this model.", "type":
         "invalid_request_error", "param": "background", "code": "unsupported_parameter"}})
-    thread_id = backend.create_thread(metadata={})
+    backend_thread_id = backend.create_thread(metadata={})
     with pytest.raises(ModelError) as err:
-        backend.start_turn(thread_id, turn())
+        backend.start_run(backend_thread_id, turn())
     assert err.value.kind is ModelErrorKind.BAD_REQUEST
     assert "'background' is not supported" in err.value.message
     with pytest.raises(ModelError) as missing:
-        backend.start_turn("conv_missing", turn())
+        backend.start_run("conv_missing", turn())
     assert missing.value.kind is ModelErrorKind.NOT_FOUND
 
 
@@ -417,11 +417,11 @@ def test_entra_id_on_the_azure_v1_endpoint_sends_a_fresh_bearer_token(
     monkeypatch.setattr(client_module, "_entra_token_provider", lambda: provider)
     with FakeOpenAI(clock=clock, api_key="entra-token-1") as fake:
         backend = create_backend(model_settings(fake, "azure", "responses", api_key=None))
-        thread_id = backend.create_thread(metadata={})
+        backend_thread_id = backend.create_thread(metadata={})
         assert fake.requests[-1].headers["authorization"] == "Bearer entra-token-1"
         assert fake.requests[-1].prefix == "/openai/v1"
         fake.api_key = "entra-token-2"  # the token rotated: the client asks the provider again per request
-        assert backend.delete_thread(thread_id) is True
+        assert backend.delete_thread(backend_thread_id) is True
         assert issued == ["entra-token-1", "entra-token-2"]
 
 

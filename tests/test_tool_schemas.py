@@ -16,7 +16,7 @@ from jsonschema import Draft202012Validator
 
 from travel_assistant.assistant import assistants_tools, neutral_tools, responses_tools
 from travel_assistant.constants import MAX_TOOL_ARGUMENT_CHARS
-from travel_assistant.model.port import RunStatus, ToolCall, TurnState
+from travel_assistant.model.port import RunState, RunStatus, ToolCall
 from travel_assistant.tools import FUNCTION_TOOL_SPECS, validate_call
 from travel_assistant.turn.activities import _bounded_state
 
@@ -65,7 +65,7 @@ def test_repeated_codes_are_refused() -> None:
 def test_over_long_arguments_reach_validation_as_too_long() -> None:
     """The model activity only bounds sizes; the orchestrator's validation says what is wrong."""
     long_call = ToolCall("call_1", "search_hotpepper_shops", json.dumps({"keyword": "寿" * 3000}))
-    state = _bounded_state(TurnState("run_1", RunStatus.REQUIRES_ACTION, tool_calls=(long_call,)))
+    state = _bounded_state(RunState("run_1", RunStatus.REQUIRES_ACTION, tool_calls=(long_call,)))
     arguments = state["tool_calls"][0]["arguments"]
     assert len(arguments) == MAX_TOOL_ARGUMENT_CHARS + 1
     checked = validate_call("search_hotpepper_shops", arguments, date(2026, 11, 24))

@@ -9,6 +9,9 @@ from typing import Final
 JST: Final = timezone(timedelta(hours=9), "JST")
 
 # Durable function names (the Functions shell registers these; the orchestrator calls them by name).
+# They are stored in orchestration history, so they stay as they are even where they differ from the glossary
+# (docs/glossary.md): start_model_turn, poll_model_turn and cancel_model_turn start, poll and cancel the turn's
+# *model run* (ModelBackend.start_run, get_run_state, cancel_run); renaming one would strand running turns.
 ORCHESTRATOR_CHAT_TURN: Final = "chat_turn"
 ACTIVITY_ENSURE_THREAD: Final = "ensure_backend_thread"
 ACTIVITY_START_TURN: Final = "start_model_turn"

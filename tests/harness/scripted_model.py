@@ -21,7 +21,7 @@ from travel_assistant.model.port import RunStatus
 _OPERATIONS = {
     "list_messages": ("GET", r"/conversations/[^/]+/items"),
     "delete_thread": ("DELETE", r"/conversations/[^/]+"),
-    "start_turn": ("POST", r"/responses"),
+    "start_run": ("POST", r"/responses"),
     "download_file": ("GET", r"/containers/[^/]+/files/[^/]+/content"),
 }
 

@@ -6,15 +6,15 @@ from .port import (
     ModelBackend,
     Reply,
     RunError,
+    RunRequest,
+    RunState,
     RunStatus,
     ToolCall,
     ToolOutput,
-    TurnRequest,
-    TurnState,
     Usage,
 )
 
 __all__ = [
     "Message", "ModelBackend", "ModelError", "ModelErrorKind", "Reply", "RunError", "RunStatus", "ToolCall",
-    "ToolOutput", "TurnRequest", "TurnState", "Usage",
+    "ToolOutput", "RunRequest", "RunState", "Usage",
 ]

@@ -6,7 +6,7 @@ metadata; a fingerprint of the definition in its metadata tells when it must be 
 travels with each run (``additional_instructions``).
 
 Turns are idempotent by their ``turn_id`` (kept in the metadata of the user message and of the run), because a
-Durable activity can run twice: a repeated start_turn adopts the run it already created and never posts the
+Durable activity can run twice: a repeated start_run adopts the run it already created and never posts the
 user message twice; a repeated submit_tool_outputs submits only if the run still waits for exactly those
 outputs.
 """
@@ -30,11 +30,11 @@ from .port import (
     Message,
     Reply,
     RunError,
+    RunRequest,
+    RunState,
     RunStatus,
     ToolCall,
     ToolOutput,
-    TurnRequest,
-    TurnState,
     Usage,
 )
 
@@ -46,7 +46,7 @@ _FIELDS = ("id", "status")  # what a usable Run must have
 
 
 class AssistantsBackend:
-    repeatable_turns = True  # the turn id in message and run metadata: see the module docstring
+    repeatable_runs = True  # the turn id in message and run metadata: see the module docstring
 
     def __init__(self, client: Any, *, model: str, pinned_assistant_id: str | None = None) -> None:
         self._client = client
@@ -119,13 +119,13 @@ class AssistantsBackend:
         thread = call("create thread", self._client.beta.threads.create, metadata=metadata)
         return expect(thread, Thread, "create thread", "id").id
 
-    def start_turn(self, thread_id: str, request: TurnRequest) -> TurnState:
+    def start_run(self, backend_thread_id: str, request: RunRequest) -> RunState:
         threads = self._client.beta.threads
-        recent = _page("list runs", threads.runs.list, thread_id=thread_id, order="desc", limit=_RECENT).data
+        recent = _page("list runs", threads.runs.list, thread_id=backend_thread_id, order="desc", limit=_RECENT).data
         if request.turn_id:
             for run in recent:
                 if (run.metadata or {}).get("turn_id") == request.turn_id:
-                    return self._state(thread_id, run)  # this turn's run exists already: a repeated start
+                    return self._state(backend_thread_id, run)  # this turn's run exists already: a repeated start
         busy = [run for run in recent if run.status in _ACTIVE]
         if busy:
             # The caller holds the thread's only turn, so an active run is an orphan of an earlier attempt
@@ -133,58 +133,58 @@ class AssistantsBackend:
             for run in busy:
                 if run.status != "cancelling":
                     try:
-                        call("cancel orphan run", threads.runs.cancel, run.id, thread_id=thread_id)
+                        call("cancel orphan run", threads.runs.cancel, run.id, thread_id=backend_thread_id)
                     except ModelError as err:
                         if err.kind is not ModelErrorKind.BAD_REQUEST:  # it finished meanwhile: fine
                             raise
-            raise ModelError(ModelErrorKind.THREAD_BUSY, f"start turn: the thread had an unfinished run "
+            raise ModelError(ModelErrorKind.THREAD_BUSY, f"start run: the thread had an unfinished run "
                              f"({busy[0].status}); it is being cancelled", retry_after_s=BUSY_RETRY_AFTER_S)
         metadata = {"turn_id": request.turn_id} if request.turn_id else {}
-        if not request.turn_id or not self._has_message(thread_id, request.turn_id):
-            call("post user message", threads.messages.create, thread_id, role="user",
+        if not request.turn_id or not self._has_message(backend_thread_id, request.turn_id):
+            call("post user message", threads.messages.create, backend_thread_id, role="user",
                  content=request.message, metadata=metadata)
         try:
-            run = self._create_run(thread_id, request, metadata)
+            run = self._create_run(backend_thread_id, request, metadata)
         except ModelError as err:
             if err.kind is not ModelErrorKind.NOT_FOUND or "assistant" not in err.message:
                 raise
             # Our assistant was deleted behind our back: find or create it again, once.
             self._forget_assistant()
-            run = self._create_run(thread_id, request, metadata)
-        return self._state(thread_id, run)
+            run = self._create_run(backend_thread_id, request, metadata)
+        return self._state(backend_thread_id, run)
 
-    def get_turn_state(self, thread_id: str, run_id: str) -> TurnState:
-        raw = call("get turn state", self._client.beta.threads.runs.with_raw_response.retrieve, run_id,
-                   thread_id=thread_id)
-        run = expect(call("get turn state", raw.parse), Run, "get turn state", *_FIELDS)
-        return self._state(thread_id, run, poll_after_ms=poll_after_ms(raw.headers))
+    def get_run_state(self, backend_thread_id: str, run_id: str) -> RunState:
+        raw = call("get run state", self._client.beta.threads.runs.with_raw_response.retrieve, run_id,
+                   thread_id=backend_thread_id)
+        run = expect(call("get run state", raw.parse), Run, "get run state", *_FIELDS)
+        return self._state(backend_thread_id, run, poll_after_ms=poll_after_ms(raw.headers))
 
-    def submit_tool_outputs(self, thread_id: str, run_id: str, outputs: list[ToolOutput],
-                            request: TurnRequest) -> TurnState:
-        current = self.get_turn_state(thread_id, run_id)
+    def submit_tool_outputs(self, backend_thread_id: str, run_id: str, outputs: list[ToolOutput],
+                            request: RunRequest) -> RunState:
+        current = self.get_run_state(backend_thread_id, run_id)
         pending = {c.id for c in current.tool_calls}
         if current.status is not RunStatus.REQUIRES_ACTION or pending != {o.call_id for o in outputs}:
             return current  # submitted already (a repeated activity), or the run moved on: nothing to send
         try:
             run = call("submit tool outputs", self._client.beta.threads.runs.submit_tool_outputs, run_id,
-                       thread_id=thread_id,
+                       thread_id=backend_thread_id,
                        tool_outputs=[{"tool_call_id": o.call_id, "output": o.output} for o in outputs])
         except ModelError as err:
             if err.kind in (ModelErrorKind.BAD_REQUEST, ModelErrorKind.THREAD_BUSY):
-                return self.get_turn_state(thread_id, run_id)  # lost a race with another submission or expiry
+                return self.get_run_state(backend_thread_id, run_id)  # lost a race with another submission or expiry
             raise
-        return self._state(thread_id, expect(run, Run, "submit tool outputs", *_FIELDS))
+        return self._state(backend_thread_id, expect(run, Run, "submit tool outputs", *_FIELDS))
 
-    def cancel_turn(self, thread_id: str, run_id: str) -> TurnState:
+    def cancel_run(self, backend_thread_id: str, run_id: str) -> RunState:
         try:
-            run = call("cancel turn", self._client.beta.threads.runs.cancel, run_id, thread_id=thread_id)
+            run = call("cancel run", self._client.beta.threads.runs.cancel, run_id, thread_id=backend_thread_id)
         except ModelError as err:
             if err.kind is ModelErrorKind.BAD_REQUEST:  # not active any more: cancelling again is a no-op
-                return self.get_turn_state(thread_id, run_id)
+                return self.get_run_state(backend_thread_id, run_id)
             raise
-        return self._state(thread_id, expect(run, Run, "cancel turn", *_FIELDS))
+        return self._state(backend_thread_id, expect(run, Run, "cancel run", *_FIELDS))
 
-    def get_reply(self, thread_id: str, run_id: str) -> Reply:
+    def get_reply(self, backend_thread_id: str, run_id: str) -> Reply:
         texts: list[str] = []
         files: dict[str, GeneratedFile] = {}
         after: str | None = None
@@ -192,7 +192,7 @@ class AssistantsBackend:
             params: dict[str, Any] = {"order": "asc", "limit": _PAGE, "run_id": run_id}
             if after:
                 params["after"] = after
-            page = _page("get reply", self._client.beta.threads.messages.list, thread_id, **params)
+            page = _page("get reply", self._client.beta.threads.messages.list, backend_thread_id, **params)
             texts += [text for m in page.data if m.role == "assistant" if (text := _text(m))]
             for message in page.data:
                 if message.role == "assistant":
@@ -211,7 +211,7 @@ class AssistantsBackend:
             raise ModelError(ModelErrorKind.BAD_REQUEST, f"download file: the file is larger than {max_bytes} bytes")
         return FileContent(body, content.response.headers.get("content-type"))
 
-    def list_messages(self, thread_id: str, *, limit: int = 100) -> list[Message]:
+    def list_messages(self, backend_thread_id: str, *, limit: int = 100) -> list[Message]:
         """The thread's user and assistant messages, oldest first, at most ``limit``."""
         messages: list[Message] = []
         after: str | None = None
@@ -219,7 +219,7 @@ class AssistantsBackend:
             params: dict[str, Any] = {"order": "asc", "limit": _PAGE}
             if after:
                 params["after"] = after
-            page = _page("list messages", self._client.beta.threads.messages.list, thread_id, **params)
+            page = _page("list messages", self._client.beta.threads.messages.list, backend_thread_id, **params)
             messages += [Message(role=m.role, text=text, created_at=m.created_at)
                          for m in page.data if (text := _text(m))]
             if not page.has_more or not page.data:
@@ -227,9 +227,9 @@ class AssistantsBackend:
             after = page.data[-1].id
         return messages[:limit]
 
-    def delete_thread(self, thread_id: str) -> bool:
+    def delete_thread(self, backend_thread_id: str) -> bool:
         try:
-            call("delete thread", self._client.beta.threads.delete, thread_id)
+            call("delete thread", self._client.beta.threads.delete, backend_thread_id)
         except ModelError as err:
             if err.kind is ModelErrorKind.NOT_FOUND:
                 return False
@@ -238,53 +238,53 @@ class AssistantsBackend:
 
     # ---- helpers -------------------------------------------------------------------------------------------
 
-    def _create_run(self, thread_id: str, request: TurnRequest, metadata: dict[str, str]) -> Run:
-        run = call("start run", self._client.beta.threads.runs.create, thread_id,
+    def _create_run(self, backend_thread_id: str, request: RunRequest, metadata: dict[str, str]) -> Run:
+        run = call("start run", self._client.beta.threads.runs.create, backend_thread_id,
                    assistant_id=self.assistant_id(), additional_instructions=request.date_context,
                    metadata=metadata)
         return expect(run, Run, "start run", *_FIELDS)
 
-    def _has_message(self, thread_id: str, turn_id: str) -> bool:
-        page = _page("list messages", self._client.beta.threads.messages.list, thread_id, order="desc",
+    def _has_message(self, backend_thread_id: str, turn_id: str) -> bool:
+        page = _page("list messages", self._client.beta.threads.messages.list, backend_thread_id, order="desc",
                      limit=_RECENT)
         return any((m.metadata or {}).get("turn_id") == turn_id for m in page.data)
 
-    def _state(self, thread_id: str, run: Run, *, poll_after_ms: int | None = None) -> TurnState:
+    def _state(self, backend_thread_id: str, run: Run, *, poll_after_ms: int | None = None) -> RunState:
         status = run.status
         usage = _usage(run)
         if status == "requires_action":
             requested = run.required_action.submit_tool_outputs.tool_calls if run.required_action else []
             calls = tuple(ToolCall(c.id, c.function.name, c.function.arguments)
                           for c in requested if c.type == "function")
-            return TurnState(run.id, RunStatus.REQUIRES_ACTION, tool_calls=calls, poll_after_ms=poll_after_ms,
+            return RunState(run.id, RunStatus.REQUIRES_ACTION, tool_calls=calls, poll_after_ms=poll_after_ms,
                              usage=usage)
         if status == "completed":
-            hosted = ("code_interpreter",) if self._used_code_interpreter(thread_id, run.id) else ()
-            return TurnState(run.id, RunStatus.COMPLETED, poll_after_ms=poll_after_ms, usage=usage,
+            hosted = ("code_interpreter",) if self._used_code_interpreter(backend_thread_id, run.id) else ()
+            return RunState(run.id, RunStatus.COMPLETED, poll_after_ms=poll_after_ms, usage=usage,
                              hosted_tools=hosted)
         if status == "failed":
             error = run.last_error
             failure = (RunError(str(error.code), error.message) if error
                        else RunError("failed", "The run failed."))
-            return TurnState(run.id, RunStatus.FAILED, poll_after_ms=poll_after_ms, usage=usage,
+            return RunState(run.id, RunStatus.FAILED, poll_after_ms=poll_after_ms, usage=usage,
                              error=failure)
         if status == "incomplete":
             reason = (run.incomplete_details.reason if run.incomplete_details else None) or "unknown"
-            return TurnState(run.id, RunStatus.INCOMPLETE, poll_after_ms=poll_after_ms, usage=usage,
+            return RunState(run.id, RunStatus.INCOMPLETE, poll_after_ms=poll_after_ms, usage=usage,
                              error=RunError(reason, f"The model stopped early ({reason})."))
         if status == "expired":
             expired = RunError("expired", "The run expired: tool outputs must be submitted within 10 minutes "
                                           "of its start.")
-            return TurnState(run.id, RunStatus.EXPIRED, poll_after_ms=poll_after_ms, usage=usage,
+            return RunState(run.id, RunStatus.EXPIRED, poll_after_ms=poll_after_ms, usage=usage,
                              error=expired)
         if status in ("queued", "in_progress", "cancelling", "cancelled"):
-            return TurnState(run.id, RunStatus(status), poll_after_ms=poll_after_ms, usage=usage)
-        return TurnState(run.id, RunStatus.FAILED, error=RunError("unknown_status",
+            return RunState(run.id, RunStatus(status), poll_after_ms=poll_after_ms, usage=usage)
+        return RunState(run.id, RunStatus.FAILED, error=RunError("unknown_status",
                                                                   f"Unexpected run status {status!r}."))
 
-    def _used_code_interpreter(self, thread_id: str, run_id: str) -> bool:
+    def _used_code_interpreter(self, backend_thread_id: str, run_id: str) -> bool:
         page = _page("list run steps", self._client.beta.threads.runs.steps.list, run_id,
-                     thread_id=thread_id, limit=_PAGE)
+                     thread_id=backend_thread_id, limit=_PAGE)
         return any(c.type == "code_interpreter" for step in page.data
                    if step.step_details.type == "tool_calls" for c in step.step_details.tool_calls)
 

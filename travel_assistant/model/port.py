@@ -1,4 +1,8 @@
-"""The model port: the few operations a chat turn needs, whatever API sits behind them.
+"""The model port: the few operations a chat turn needs from the model API, whatever API sits behind them.
+
+A turn (ours: ``turn_``) has one model run (the model's: a chain of responses or an Assistants run); the
+port's methods act on that run and take the *backend* thread id (``conv_...`` or ``thread_...``), never our
+``thr_`` id (docs/glossary.md).
 
 Two adapters implement it: the Responses + Conversations API (default) and the Assistants API. Everything
 crossing the port is a small frozen dataclass with ``to_dict``/``from_dict``, because these values travel
@@ -90,7 +94,7 @@ class RunError:
 
 
 @dataclass(frozen=True)
-class TurnState:
+class RunState:
     """Where one model run stands.
 
     ``run_id`` names the run to poll next: an Assistants run, or the newest response of a Responses chain.
@@ -118,7 +122,7 @@ class TurnState:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TurnState:
+    def from_dict(cls, data: dict[str, Any]) -> RunState:
         error = data.get("error")
         return cls(
             run_id=data["run_id"],
@@ -153,7 +157,7 @@ class FileContent:
 @dataclass(frozen=True)
 class Reply:
     """The assistant's answer text and the files its code interpreter wrote. Usage comes with the finished run's
-    TurnState, not here (the orchestrator sums it per run; telemetry reads that sum)."""
+    RunState, not here (the orchestrator sums it per run; telemetry reads that sum)."""
 
     text: str
     files: tuple[GeneratedFile, ...] = ()
@@ -173,12 +177,12 @@ class Message:
 
 
 @dataclass(frozen=True)
-class TurnRequest:
-    """What starts a turn: the user's message and the assistant's definition for today."""
+class RunRequest:
+    """What starts a turn's model run: the user's message and the assistant's definition for today."""
 
     message: str
     instructions: str  # persona (static part)
-    date_context: str  # today's date in Japan, sent with every turn
+    date_context: str  # today's date in Japan, sent with every run
     tools: tuple[dict[str, Any], ...] = field(default=())  # neutral tool specs (see model.definition)
     turn_id: str = ""
 
@@ -186,31 +190,31 @@ class TurnRequest:
 class ModelBackend(Protocol):
     """What the chat turn needs from a model API. Implementations raise ModelError on failures."""
 
-    # True when start_turn and submit_tool_outputs may be called again after any failure, because the adapter
+    # True when start_run and submit_tool_outputs may be called again after any failure, because the adapter
     # finds what an earlier attempt did (and does not do it twice). False: only a failure that certainly did
     # nothing may be repeated; after any other the turn ends start_uncertain rather than risk posting twice.
-    repeatable_turns: bool
+    repeatable_runs: bool
 
     def create_thread(self, *, metadata: dict[str, str]) -> str: ...
 
-    def start_turn(self, thread_id: str, request: TurnRequest) -> TurnState: ...
+    def start_run(self, backend_thread_id: str, request: RunRequest) -> RunState: ...
 
-    def get_turn_state(self, thread_id: str, run_id: str) -> TurnState: ...
+    def get_run_state(self, backend_thread_id: str, run_id: str) -> RunState: ...
 
-    def submit_tool_outputs(self, thread_id: str, run_id: str, outputs: list[ToolOutput],
-                            request: TurnRequest) -> TurnState: ...
+    def submit_tool_outputs(self, backend_thread_id: str, run_id: str, outputs: list[ToolOutput],
+                            request: RunRequest) -> RunState: ...
 
-    def cancel_turn(self, thread_id: str, run_id: str) -> TurnState: ...
+    def cancel_run(self, backend_thread_id: str, run_id: str) -> RunState: ...
 
-    def get_reply(self, thread_id: str, run_id: str) -> Reply: ...
+    def get_reply(self, backend_thread_id: str, run_id: str) -> Reply: ...
 
-    def list_messages(self, thread_id: str, *, limit: int = 100) -> list[Message]: ...
+    def list_messages(self, backend_thread_id: str, *, limit: int = 100) -> list[Message]: ...
 
     def download_file(self, file: GeneratedFile, *, max_bytes: int) -> FileContent:
         """The content of a file the code interpreter wrote; ModelError NOT_FOUND if it is gone (containers
         expire), BAD_REQUEST if it is larger than ``max_bytes``."""
         ...
 
-    def delete_thread(self, thread_id: str) -> bool:
+    def delete_thread(self, backend_thread_id: str) -> bool:
         """Delete the backend thread; False if it was already gone."""
         ...

@@ -2,9 +2,9 @@
 
 Every model call is a background response (``background=True``) on the thread's conversation, so that the
 orchestrator polls with durable timers instead of holding a worker while the model thinks. ``store=True`` is
-explicit: without it a background response can be read for only about ten minutes. A turn is a chain of
-responses: the one that asks for function calls, then one per submission of their outputs; the newest one's id
-is the turn's ``run_id``.
+explicit: without it a background response can be read for only about ten minutes. A turn's model run
+is a chain of responses: the one that asks for function calls, then one per submission of their outputs; the
+newest one's id is the run's ``run_id``.
 """
 
 from __future__ import annotations
@@ -24,11 +24,11 @@ from .port import (
     Message,
     Reply,
     RunError,
+    RunRequest,
+    RunState,
     RunStatus,
     ToolCall,
     ToolOutput,
-    TurnRequest,
-    TurnState,
     Usage,
 )
 
@@ -41,7 +41,7 @@ ABANDONED_OUTPUT = '{"error": "cancelled", "detail": "The turn ended before this
 class ResponsesBackend:
     # A response cannot be found again without its id (the API cannot list them), so a create whose answer was
     # lost cannot be checked: it must not be repeated.
-    repeatable_turns = False
+    repeatable_runs = False
 
     def __init__(self, client: Any, *, model: str) -> None:
         self._client = client
@@ -51,36 +51,36 @@ class ResponsesBackend:
         conversation = call("create conversation", self._client.conversations.create, metadata=metadata)
         return expect(conversation, Conversation, "create conversation", "id").id
 
-    def start_turn(self, thread_id: str, request: TurnRequest) -> TurnState:
+    def start_run(self, backend_thread_id: str, request: RunRequest) -> RunState:
         message = {"type": "message", "role": "user",
                    "content": [{"type": "input_text", "text": request.message}]}
         try:
-            return self._create(thread_id, [message], request, "start turn")
+            return self._create(backend_thread_id, [message], request, "start run")
         except ModelError as err:
             if err.kind is not ModelErrorKind.BAD_REQUEST or "No tool output found" not in err.message:
                 raise
         # An earlier turn ended (cancelled, timed out) while the model waited for tool outputs; the service
         # refuses new input until every open call is answered, so answer them as abandoned and go on.
         closing = [{"type": "function_call_output", "call_id": call_id, "output": ABANDONED_OUTPUT}
-                   for call_id in self._open_call_ids(thread_id)]
-        return self._create(thread_id, [*closing, message], request, "start turn")
+                   for call_id in self._open_call_ids(backend_thread_id)]
+        return self._create(backend_thread_id, [*closing, message], request, "start run")
 
-    def get_turn_state(self, thread_id: str, run_id: str) -> TurnState:
+    def get_run_state(self, backend_thread_id: str, run_id: str) -> RunState:
         try:
-            raw = call("get turn state", self._client.responses.with_raw_response.retrieve, run_id)
+            raw = call("get run state", self._client.responses.with_raw_response.retrieve, run_id)
         except ModelError as err:
             if err.kind is ModelErrorKind.NOT_FOUND:
-                return TurnState(run_id, RunStatus.EXPIRED, error=RunError(
+                return RunState(run_id, RunStatus.EXPIRED, error=RunError(
                     "expired", "The model response is no longer available (it expired or was deleted)."))
             raise
-        response = expect(call("get turn state", raw.parse), Response, "get turn state", *_FIELDS)
+        response = expect(call("get run state", raw.parse), Response, "get run state", *_FIELDS)
         return _state(response, poll_after_ms=poll_after_ms(raw.headers))
 
-    def submit_tool_outputs(self, thread_id: str, run_id: str, outputs: list[ToolOutput],
-                            request: TurnRequest) -> TurnState:
+    def submit_tool_outputs(self, backend_thread_id: str, run_id: str, outputs: list[ToolOutput],
+                            request: RunRequest) -> RunState:
         items = [{"type": "function_call_output", "call_id": o.call_id, "output": o.output} for o in outputs]
         try:
-            return self._create(thread_id, items, request, "submit tool outputs")
+            return self._create(backend_thread_id, items, request, "submit tool outputs")
         except ModelError as err:
             if err.kind is ModelErrorKind.BAD_REQUEST and "No tool call found" in err.message:
                 # The calls are already answered: an earlier submission went through, and the response that
@@ -90,17 +90,17 @@ class ResponsesBackend:
                                  status_code=err.status_code) from None
             raise
 
-    def cancel_turn(self, thread_id: str, run_id: str) -> TurnState:
+    def cancel_run(self, backend_thread_id: str, run_id: str) -> RunState:
         try:
-            response = call("cancel turn", self._client.responses.cancel, run_id)
+            response = call("cancel run", self._client.responses.cancel, run_id)
         except ModelError as err:
             # Cancelling a response that already finished (or is gone) is refused; the turn is over anyway.
             if err.kind in (ModelErrorKind.BAD_REQUEST, ModelErrorKind.NOT_FOUND):
-                return self.get_turn_state(thread_id, run_id)
+                return self.get_run_state(backend_thread_id, run_id)
             raise
-        return _state(expect(response, Response, "cancel turn", *_FIELDS))
+        return _state(expect(response, Response, "cancel run", *_FIELDS))
 
-    def get_reply(self, thread_id: str, run_id: str) -> Reply:
+    def get_reply(self, backend_thread_id: str, run_id: str) -> Reply:
         response = expect(call("get reply", self._client.responses.retrieve, run_id), Response, "get reply",
                           *_FIELDS)
         return Reply(text=response.output_text, files=_cited_files(response))
@@ -113,7 +113,7 @@ class ResponsesBackend:
                        container_id=file.container_id)
         return _bounded_content(content, max_bytes)
 
-    def list_messages(self, thread_id: str, *, limit: int = 100) -> list[Message]:
+    def list_messages(self, backend_thread_id: str, *, limit: int = 100) -> list[Message]:
         """The conversation's user and assistant text messages, oldest first, at most ``limit``."""
         messages: list[Message] = []
         after: str | None = None
@@ -121,7 +121,7 @@ class ResponsesBackend:
             params: dict[str, Any] = {"order": "asc", "limit": _PAGE}
             if after:
                 params["after"] = after
-            page = self._items_page("list messages", thread_id, params)
+            page = self._items_page("list messages", backend_thread_id, params)
             for item in page.data:
                 if item.type == "message" and item.role in ("user", "assistant"):
                     text = "\n".join(p.text for p in item.content if getattr(p, "text", None) is not None)
@@ -132,29 +132,29 @@ class ResponsesBackend:
             after = page.last_id or page.data[-1].id
         return messages[:limit]
 
-    def delete_thread(self, thread_id: str) -> bool:
+    def delete_thread(self, backend_thread_id: str) -> bool:
         try:
-            call("delete thread", self._client.conversations.delete, thread_id)
+            call("delete thread", self._client.conversations.delete, backend_thread_id)
         except ModelError as err:
             if err.kind is ModelErrorKind.NOT_FOUND:
                 return False
             raise
         return True
 
-    def _create(self, thread_id: str, items: list[dict[str, Any]], request: TurnRequest,
-                action: str) -> TurnState:
+    def _create(self, backend_thread_id: str, items: list[dict[str, Any]], request: RunRequest,
+                action: str) -> RunState:
         metadata = {"turn_id": request.turn_id} if request.turn_id else {}
         response = call_once(
-            action, self._client.responses.create, model=self._model, conversation=thread_id, input=items,
+            action, self._client.responses.create, model=self._model, conversation=backend_thread_id, input=items,
             instructions=f"{request.instructions}\n\n{request.date_context}",
             tools=responses_tools(request.tools), background=True, store=True, metadata=metadata)
         return _state(expect(response, Response, action, *_FIELDS))
 
-    def _items_page(self, action: str, thread_id: str, params: dict[str, Any]) -> Any:
-        page = call(action, self._client.conversations.items.list, thread_id, **params)
+    def _items_page(self, action: str, backend_thread_id: str, params: dict[str, Any]) -> Any:
+        page = call(action, self._client.conversations.items.list, backend_thread_id, **params)
         return expect(page, SyncConversationCursorPage, action, "data")
 
-    def _open_call_ids(self, thread_id: str) -> list[str]:
+    def _open_call_ids(self, backend_thread_id: str) -> list[str]:
         """Function calls in the conversation that have no output yet, oldest first."""
         calls: list[str] = []
         answered: set[str] = set()
@@ -163,7 +163,7 @@ class ResponsesBackend:
             params: dict[str, Any] = {"order": "asc", "limit": _PAGE}
             if after:
                 params["after"] = after
-            page = self._items_page("list conversation items", thread_id, params)
+            page = self._items_page("list conversation items", backend_thread_id, params)
             for item in page.data:
                 if item.type == "function_call":
                     calls.append(item.call_id)
@@ -174,31 +174,31 @@ class ResponsesBackend:
             after = page.last_id or page.data[-1].id
 
 
-def _state(response: Response, *, poll_after_ms: int | None = None) -> TurnState:
+def _state(response: Response, *, poll_after_ms: int | None = None) -> RunState:
     status = response.status
     usage = _usage(response)
     hosted = ("code_interpreter",) if any(o.type == "code_interpreter_call" for o in response.output) else ()
     if status in ("queued", "in_progress"):
-        return TurnState(response.id, RunStatus(status), poll_after_ms=poll_after_ms)
+        return RunState(response.id, RunStatus(status), poll_after_ms=poll_after_ms)
     if status == "completed":
         calls = tuple(ToolCall(o.call_id, o.name, o.arguments)
                       for o in response.output if o.type == "function_call")
-        return TurnState(response.id, RunStatus.REQUIRES_ACTION if calls else RunStatus.COMPLETED,
+        return RunState(response.id, RunStatus.REQUIRES_ACTION if calls else RunStatus.COMPLETED,
                          tool_calls=calls, poll_after_ms=poll_after_ms, usage=usage, hosted_tools=hosted)
     if status == "failed":
         error = response.error
         failure = (RunError(str(error.code), error.message) if error
                    else RunError("failed", "The model response failed."))
-        return TurnState(response.id, RunStatus.FAILED, poll_after_ms=poll_after_ms, usage=usage,
+        return RunState(response.id, RunStatus.FAILED, poll_after_ms=poll_after_ms, usage=usage,
                          hosted_tools=hosted, error=failure)
     if status == "incomplete":
         reason = (response.incomplete_details.reason if response.incomplete_details else None) or "unknown"
-        return TurnState(response.id, RunStatus.INCOMPLETE, poll_after_ms=poll_after_ms, usage=usage,
+        return RunState(response.id, RunStatus.INCOMPLETE, poll_after_ms=poll_after_ms, usage=usage,
                          hosted_tools=hosted, error=RunError(reason, f"The model stopped early ({reason})."))
     if status == "cancelled":
-        return TurnState(response.id, RunStatus.CANCELLED, poll_after_ms=poll_after_ms, usage=usage)
+        return RunState(response.id, RunStatus.CANCELLED, poll_after_ms=poll_after_ms, usage=usage)
     # A status this code does not know yet: report a failure rather than poll forever.
-    return TurnState(response.id, RunStatus.FAILED, error=RunError("unknown_status",
+    return RunState(response.id, RunStatus.FAILED, error=RunError("unknown_status",
                                                                    f"Unexpected response status {status!r}."))
 
 

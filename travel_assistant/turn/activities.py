@@ -27,7 +27,7 @@ from ..constants import (
     MAX_TOOL_ARGUMENTS_PER_ROUND_CHARS,
 )
 from ..model.errors import ModelError, ModelErrorKind
-from ..model.port import ModelBackend, RunStatus, ToolCall, ToolOutput, TurnRequest, TurnState
+from ..model.port import ModelBackend, RunRequest, RunState, RunStatus, ToolCall, ToolOutput
 from ..redaction import redact
 from ..storage import StepUncertain, StorageUnavailable
 from ..telemetry import turn as turn_telemetry
@@ -98,7 +98,7 @@ def _traced(activity: str) -> Callable[[Callable[..., dict[str, Any]]], Callable
     return decorate
 
 
-def _bounded_state(state: TurnState) -> dict[str, Any]:
+def _bounded_state(state: RunState) -> dict[str, Any]:
     """The state as JSON, with tool-call arguments cut to a budget so the activity output stays small.
     Only sizes are decided here; the orchestrator's validation (tools.validate_call) judges every call. Arguments
     over the per-call limit are cut to one character more than it, which validation answers with "longer than";
@@ -128,7 +128,7 @@ class TurnActivities:
         self._clock = clock
         self._responses = responses
 
-    def _record_response(self, payload: dict[str, Any], state: TurnState) -> None:
+    def _record_response(self, payload: dict[str, Any], state: RunState) -> None:
         """With push, remember which turn created this response, for the webhook route to wake it. Best effort:
         without the row the webhook is ignored and the turn's fallback timer sees the step end."""
         if not payload.get("record_response") or self._responses is None or not state.status.is_active:
@@ -143,9 +143,9 @@ class TurnActivities:
 
     def _clean_failure_test(self, payload: dict[str, Any]) -> Callable[[BaseException], bool]:
         """Which failures of a journalled model call leave the step free to run again. With an adapter that finds
-        what an earlier attempt did (repeatable_turns), every failure does: the retry cannot post twice, and a
+        what an earlier attempt did (repeatable_runs), every failure does: the retry cannot post twice, and a
         lost answer (a timeout, a reset) need not end the turn."""
-        if self._backend(payload).repeatable_turns:
+        if self._backend(payload).repeatable_runs:
             return lambda exc: True
         return _failed_cleanly
 
@@ -161,13 +161,13 @@ class TurnActivities:
             logger.warning("could not read the cancel flag of turn %s", payload.get("turn_id"))
         return envelope
 
-    def _request(self, payload: dict[str, Any]) -> TurnRequest:
+    def _request(self, payload: dict[str, Any]) -> RunRequest:
         today = date.fromisoformat(payload["today"])
-        return TurnRequest(message=payload.get("message", ""), instructions=assistant.INSTRUCTIONS,
+        return RunRequest(message=payload.get("message", ""), instructions=assistant.INSTRUCTIONS,
                            date_context=assistant.date_context(today), tools=assistant.neutral_tools(),
                            turn_id=payload["turn_id"])
 
-    def _answer(self, payload: dict[str, Any], state: TurnState) -> dict[str, Any]:
+    def _answer(self, payload: dict[str, Any], state: RunState) -> dict[str, Any]:
         """The envelope for a model state: the state, whether the user asked to cancel, and the reply once the
         run has completed (fetched here, to save the orchestrator a round trip)."""
         result: dict[str, Any] = {"ok": True, "state": _bounded_state(state), "cancel_requested": False}
@@ -214,15 +214,15 @@ class TurnActivities:
         request = self._request(payload)
         state = self._journal().run_once(
             payload["turn_id"], "start",
-            lambda: self._backend(payload).start_turn(payload["backend_thread_id"], request).to_dict(),
+            lambda: self._backend(payload).start_run(payload["backend_thread_id"], request).to_dict(),
             failed_cleanly=self._clean_failure_test(payload))
-        self._record_response(payload, TurnState.from_dict(state))
-        return self._answer(payload, TurnState.from_dict(state))
+        self._record_response(payload, RunState.from_dict(state))
+        return self._answer(payload, RunState.from_dict(state))
 
     @_traced(ACTIVITY_POLL_TURN)
     @_guarded
     def poll(self, payload: dict[str, Any]) -> dict[str, Any]:
-        state = self._backend(payload).get_turn_state(payload["backend_thread_id"], payload["run_id"])
+        state = self._backend(payload).get_run_state(payload["backend_thread_id"], payload["run_id"])
         return self._answer(payload, state)
 
     @_traced(ACTIVITY_SUBMIT_TOOL_OUTPUTS)
@@ -238,13 +238,13 @@ class TurnActivities:
             lambda: self._backend(payload).submit_tool_outputs(
                 payload["backend_thread_id"], payload["run_id"], outputs, request).to_dict(),
             failed_cleanly=self._clean_failure_test(payload))
-        self._record_response(payload, TurnState.from_dict(state))
-        return self._answer(payload, TurnState.from_dict(state))
+        self._record_response(payload, RunState.from_dict(state))
+        return self._answer(payload, RunState.from_dict(state))
 
     @_traced(ACTIVITY_CANCEL_TURN)
     @_guarded
     def cancel(self, payload: dict[str, Any]) -> dict[str, Any]:
-        state = self._backend(payload).cancel_turn(payload["backend_thread_id"], payload["run_id"])
+        state = self._backend(payload).cancel_run(payload["backend_thread_id"], payload["run_id"])
         return {"ok": True, "state": _bounded_state(state)}
 
     @_traced(ACTIVITY_FINISH_TURN)

@@ -34,7 +34,7 @@ from ..constants import (
 )
 from ..errors import ErrorCode
 from ..model.errors import ModelErrorKind
-from ..model.port import RunStatus, TurnState, Usage
+from ..model.port import RunState, RunStatus, Usage
 from ..redaction import redact
 from ..telemetry.context import PAYLOAD_KEY as TELEMETRY
 from . import progress as phases
@@ -186,9 +186,9 @@ class ChatTurn:
                 detail = f": {state.error.message}" if state.error and state.error.message else ""
                 raise TurnEnded(TURN_FAILED, code, f"{text}{detail}"[:500])
 
-    def _accept(self, result: dict[str, Any]) -> tuple[TurnState, dict[str, Any] | None]:
+    def _accept(self, result: dict[str, Any]) -> tuple[RunState, dict[str, Any] | None]:
         """Take a model activity's state (and the reply, once the run has completed)."""
-        state = TurnState.from_dict(result["state"])
+        state = RunState.from_dict(result["state"])
         if state.usage:
             self.usage_by_run[state.run_id] = state.usage
         self.hosted_tools.update(state.hosted_tools)
@@ -236,7 +236,7 @@ class ChatTurn:
 
     # --- tools ------------------------------------------------------------------------------------------
 
-    def _run_tools(self, state: TurnState) -> Steps:
+    def _run_tools(self, state: RunState) -> Steps:
         """Answer every tool call of the round: invalid ones at once, valid ones as parallel activities, with
         one more attempt for transient failures. Returns the outputs for the submit activity."""
         self.rounds += 1
