@@ -35,7 +35,7 @@ def reset() -> None:
 
 def model_backend(api: str | None = None) -> ModelBackend:
     """The adapter for model API ``api`` (a thread's own, recorded in its row), MODEL_API's when None. Both APIs
-    take the same provider settings, so a thread started before MODEL_API changed keeps its conversation."""
+    take the same provider settings, so a thread started before MODEL_API changed keeps its backend thread."""
     return _model_backend(api or settings().model.api)
 
 
@@ -101,4 +101,4 @@ def turn_activities() -> TurnActivities:
     from .turn.activities import TurnActivities
 
     return TurnActivities(backend=model_backend, registry=thread_registry, journal=step_journal,
-                          responses=response_index)
+                          responses=response_index, model_settings=lambda: settings().model)

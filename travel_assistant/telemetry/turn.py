@@ -7,11 +7,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import metrics, names, spans
 from .context import fields
+
+if TYPE_CHECKING:
+    from ..settings_sections import ModelSettings
 
 # The model activities that ask the model to generate (GenAI operation "chat"); the others read or stop a run.
 _GENERATING = frozenset({"start_model_turn", "submit_tool_outputs"})
@@ -22,24 +26,34 @@ _RATE_LIMITED = "rate_limited"
 Done = Callable[[dict[str, Any]], None]
 
 
-def _model_settings() -> tuple[str | None, str | None, str | None]:
-    """(model API, GenAI provider name, model) from the settings; Nones when they cannot be read."""
-    from .. import runtime
+@dataclass(frozen=True)
+class ModelLabels:
+    """What the model activities' spans and metrics say about the model: MODEL_API, the GenAI provider name and
+    the model (deployment); None where the settings cannot be read."""
 
+    api: str | None = None
+    provider: str | None = None
+    model: str | None = None
+
+
+def model_labels(model_settings: Callable[[], ModelSettings] | None) -> ModelLabels:
+    """The labels from the caller's model settings (the activities' own); empty when they cannot be read."""
+    if model_settings is None:
+        return ModelLabels()
     try:
-        model = runtime.settings().model
+        model = model_settings()
     except Exception:  # the activity reports the settings problem itself
-        return None, None, None
+        return ModelLabels()
     provider = names.PROVIDER_AZURE_OPENAI if model.provider == "azure" else names.PROVIDER_OPENAI
-    return model.api, provider, model.model
+    return ModelLabels(model.api, provider, model.model)
 
 
 @contextmanager
-def model_activity(activity: str, payload: Any) -> Iterator[Done]:
+def model_activity(activity: str, payload: Any, labels: ModelLabels) -> Iterator[Done]:
     """Around a turn activity (ensure/start/poll/submit/cancel/finish). Yields ``done(envelope)``."""
     telemetry = fields(payload)
     identity = payload if isinstance(payload, dict) else {}
-    api, provider, model = _model_settings()
+    api, provider, model = labels.api, labels.provider, labels.model
     attributes: dict[str, Any] = {
         names.ACTIVITY: activity, names.THREAD_ID: identity.get("thread_id"),
         names.OWNER_KEY: identity.get("owner_key"), names.MODEL_API: api, names.ROUND: telemetry.get("round"),
@@ -91,14 +105,14 @@ def _record_state(span: Any, activity: str, api: str | None, telemetry: dict[str
         metrics.record(names.METRIC_POLLS_PER_STEP, polls, {names.MODEL_API: api})
 
 
-def finish_turn(payload: Any, envelope: dict[str, Any], ended_at: datetime) -> None:
+def finish_turn(payload: Any, envelope: dict[str, Any], ended_at: datetime, labels: ModelLabels) -> None:
     """After the finish activity's first attempt: the turn's own span and its metrics, once per turn."""
     telemetry = fields(payload)
     if telemetry.get("attempt") not in (0, None) or "started_at" not in telemetry:
         return
     identity = payload if isinstance(payload, dict) else {}
     duration_s = spans.emit_turn_span(telemetry, identity, ended_at)
-    api = _model_settings()[0]
+    api = labels.api
     outcome = str(telemetry.get("outcome") or "unknown")
     dimensions = {names.OUTCOME: outcome, names.MODEL_API: api}
     if telemetry.get("error_code"):

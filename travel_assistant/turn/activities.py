@@ -34,6 +34,7 @@ from ..telemetry import turn as turn_telemetry
 from .contract import STORAGE_UNAVAILABLE_KIND
 
 if TYPE_CHECKING:
+    from ..settings_sections import ModelSettings
     from ..storage import ResponseIndex, StepJournal, ThreadRegistry
 
 logger = logging.getLogger(__name__)
@@ -84,11 +85,12 @@ def _traced(activity: str) -> Callable[[Callable[..., dict[str, Any]]], Callable
 
     def decorate(fn: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
         def wrapper(self: TurnActivities, payload: dict[str, Any]) -> dict[str, Any]:
-            with turn_telemetry.model_activity(activity, payload) as done:
+            labels = turn_telemetry.model_labels(self._model_settings)
+            with turn_telemetry.model_activity(activity, payload, labels) as done:
                 envelope = fn(self, payload)
                 done(envelope)
             if activity == ACTIVITY_FINISH_TURN:
-                turn_telemetry.finish_turn(payload, envelope, self._clock())
+                turn_telemetry.finish_turn(payload, envelope, self._clock(), labels)
             return envelope
 
         wrapper.__name__ = fn.__name__
@@ -119,14 +121,17 @@ def _bounded_state(state: RunState) -> dict[str, Any]:
 class TurnActivities:
     def __init__(self, backend: Callable[[str | None], ModelBackend], registry: Callable[[], ThreadRegistry],
                  journal: Callable[[], StepJournal], clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 responses: Callable[[], ResponseIndex] | None = None):
+                 responses: Callable[[], ResponseIndex] | None = None,
+                 model_settings: Callable[[], ModelSettings] | None = None):
         # Factories, not instances: an activity that never needs the model never builds its client. The backend
         # factory takes the model API that holds the thread (the turn input carries it; None: MODEL_API's).
+        # model_settings only labels telemetry (MODEL_API, provider, model); without it the labels are empty.
         self._backend_of_api = backend
         self._registry = registry
         self._journal = journal
         self._clock = clock
         self._responses = responses
+        self._model_settings = model_settings
 
     def _record_response(self, payload: dict[str, Any], state: RunState) -> None:
         """With push, remember which turn created this response, for the webhook route to wake it. Best effort:
