@@ -4,35 +4,16 @@ Anonymous on purpose: the provider cannot send a function key; the Standard Webh
 travel_assistant.webhooks.model, with MODEL_WEBHOOK_SECRET) is the authentication.
 """
 
-from typing import Any
-
 import azure.durable_functions as df
 import azure.functions as func
 
+from shell.durable_client import DurableEvents
 from shell.http import to_api_request, to_http_response
 from travel_assistant import runtime
 from travel_assistant.chat.routes import ROUTES
 from travel_assistant.webhooks.model import ModelWebhook
 
 bp = df.Blueprint()
-
-
-class DurableEvents:
-    """raise_event over the Durable client; False when the instance is unknown or already finished (the SDK
-    reports the extension's 404 and 410 answers as exceptions with these texts)."""
-
-    def __init__(self, client: df.DurableOrchestrationClient) -> None:
-        self._client = client
-
-    async def raise_event(self, instance_id: str, name: str, data: Any) -> bool:
-        try:
-            await self._client.raise_event(instance_id, name, data)
-        except Exception as exc:
-            text = str(exc)
-            if "is gone" in text or "No instance with ID" in text:
-                return False
-            raise
-        return True
 
 
 @bp.route(route=ROUTES["model_webhook"].template, methods=ROUTES["model_webhook"].methods,

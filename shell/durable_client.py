@@ -1,4 +1,5 @@
-"""The Durable client adapter: the chat service's and the cleanup job's TurnRuntime over the Durable client."""
+"""The Durable client adapter, the one place the shells (api/, jobs/) reach orchestrations through the Durable client:
+the chat service's and the cleanup job's TurnRuntime, and the model webhook's raise_event."""
 
 from __future__ import annotations
 
@@ -42,3 +43,21 @@ class DurableTurnRuntime:
             runtime_status=status.runtime_status.value, input=_json_value(status.input_),
             output=_json_value(status.output), custom_status=_json_value(status.custom_status),
             created_at=status.created_time, updated_at=status.last_updated_time)
+
+
+class DurableEvents:
+    """raise_event over the Durable client; False when the instance is unknown or already finished (the SDK
+    reports the extension's 404 and 410 answers as exceptions with these texts)."""
+
+    def __init__(self, client: df.DurableOrchestrationClient) -> None:
+        self._client = client
+
+    async def raise_event(self, instance_id: str, name: str, data: Any) -> bool:
+        try:
+            await self._client.raise_event(instance_id, name, data)
+        except Exception as exc:
+            text = str(exc)
+            if "is gone" in text or "No instance with ID" in text:
+                return False
+            raise
+        return True
