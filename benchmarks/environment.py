@@ -14,9 +14,8 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
 from devtools import azurite
-from devtools.fake_openai import FakeOpenAI
+from devtools.fake_openai import FakeOpenAI, VirtualClock
 from devtools.fake_travel import FakeTravelApis
-from tests.harness.replay import VirtualClock
 from tests.harness.world import WORLD_START, World
 from travel_assistant import runtime
 

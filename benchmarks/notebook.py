@@ -15,8 +15,7 @@ from typing import Any
 
 from openai import OpenAI
 
-from devtools.fake_openai import FakeOpenAI, Step
-from tests.harness.replay import VirtualClock
+from devtools.fake_openai import FakeOpenAI, Step, VirtualClock
 
 from .environment import MODEL_KEY
 

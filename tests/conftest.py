@@ -105,8 +105,7 @@ def world(request: pytest.FixtureRequest, app_env: dict[str, str], fake_apis: Fa
           monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
     """A chat-turn scenario world on each model API: one virtual clock for the replay harness and the model fake,
     the fake travel APIs, storage on Azurite (see tests/harness/world.py)."""
-    from devtools.fake_openai import FakeOpenAI
-    from tests.harness.replay import VirtualClock
+    from devtools.fake_openai import FakeOpenAI, VirtualClock
     from tests.harness.world import WORLD_START, World
 
     clock = VirtualClock(WORLD_START)

@@ -24,7 +24,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import azure.functions as func
 
-from .replay import Harness, ReplayResult, VirtualClock
+from devtools.fake_openai import VirtualClock
+
+from .replay import Harness, ReplayResult
 
 SYSTEM_KEY = "SYSTEMKEY-never-show-me-0123456789"
 TASK_HUB = "TravelAssistantHub"

@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from devtools.fake_openai.clock import VirtualClock
+
 FMT = "%Y-%m-%dT%H:%M:%S.%fZ"  # azure.durable_functions.constants.DATETIME_STRING_FORMAT
 
 # azure.durable_functions.models.history.HistoryEventType
@@ -40,33 +42,6 @@ EVENT_RAISED = 15
 # azure.durable_functions.models.actions.ActionType
 CALL_ACTIVITY, CALL_ACTIVITY_WITH_RETRY, CONTINUE_AS_NEW, CREATE_TIMER, WAIT_FOR_EXTERNAL_EVENT = 0, 1, 4, 5, 6
 WHEN_ANY, WHEN_ALL = 11, 12
-
-
-class VirtualClock:
-    """The one clock of a simulated world: the harness advances it, fakes read it."""
-
-    def __init__(self, start: datetime | None = None) -> None:
-        self._now = start or datetime(2026, 2, 9, 0, 0, tzinfo=UTC)
-        self._origin = self._now
-
-    def now(self) -> datetime:
-        return self._now
-
-    def seconds(self) -> float:
-        """Seconds since the clock's origin: a monotonic clock for fakes that take ``clock=callable``."""
-        return (self._now - self._origin).total_seconds()
-
-    def advance_to(self, moment: datetime) -> None:
-        if moment > self._now:
-            self._now = moment
-
-    def advance(self, seconds: float) -> None:
-        self._now += timedelta(seconds=seconds)
-
-    def at_seconds(self, seconds: float) -> datetime:
-        """The moment ``seconds`` after the origin, to the nearest microsecond (the inverse of ``seconds()``; a
-        source compares its float times with a microsecond's tolerance)."""
-        return self._origin + timedelta(microseconds=round(seconds * 1_000_000))
 
 
 def _ts(moment: datetime) -> str:

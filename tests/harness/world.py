@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from devtools.fake_openai import FakeOpenAI
+from devtools.fake_openai import FakeOpenAI, VirtualClock
 from travel_assistant import runtime
 from travel_assistant.chat.identity import owner_key_for
 from travel_assistant.chat.validation import new_thread_id, new_turn_id
@@ -23,7 +23,7 @@ from travel_assistant.webhooks.model import push_configured
 from .durable_host import FakeDurableHost
 from .functions import activities, orchestrators
 from .functions_host import LocalFunctionsHost
-from .replay import TASK_SCHEDULED, Harness, ReplayResult, VirtualClock
+from .replay import TASK_SCHEDULED, Harness, ReplayResult
 
 OWNER = owner_key_for("principal:employee-1")
 # Monday 2026-02-09 09:00 in Japan: the notebook's requests (2/10-2/14) are a few days ahead.
