@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .chat.http import ApiResponse
 from .errors import ErrorCode
@@ -18,6 +18,7 @@ from .settings import Settings, SettingsError
 from .storage.errors import StorageUnavailable
 
 if TYPE_CHECKING:
+    from .chat.bodies import ModelCheck, StorageCheck, Unhealthy
     from .storage import ThreadRegistry
 
 logger = logging.getLogger(__name__)
@@ -27,7 +28,8 @@ REQUIRED_SECTIONS = ("model", "storage", "turn", "auth", "cleanup")
 
 
 def health(settings: Callable[[], Settings], registry: Callable[[], ThreadRegistry]) -> ApiResponse:
-    checks: dict[str, dict[str, Any]] = {}
+    from .chat.bodies import HealthChecks, Healthy, SettingsCheck, Unhealthy
+
     try:
         loaded = settings()
     except Exception:  # reading the environment itself failed: nothing else can be checked
@@ -35,45 +37,49 @@ def health(settings: Callable[[], Settings], registry: Callable[[], ThreadRegist
         loaded = None
     problems = loaded.problems() if loaded is not None else {name: ["unreadable"] for name in REQUIRED_SECTIONS}
     failing = [name for name in REQUIRED_SECTIONS if problems.get(name)]
-    checks["settings"] = {"status": "failing" if failing else "ok", "invalid_sections": failing,
-                          "unconfigured_optional": sorted(name for name in problems if name not in REQUIRED_SECTIONS)}
-    checks["model"] = _model_check(loaded)
-    checks["storage"] = _storage_check(loaded, registry)
+    checks = HealthChecks(
+        settings=SettingsCheck(status="failing" if failing else "ok", invalid_sections=failing,
+                               unconfigured_optional=sorted(name for name in problems
+                                                            if name not in REQUIRED_SECTIONS)),
+        model=_model_check(loaded), storage=_storage_check(loaded, registry))
 
     if failing:
-        return _unavailable(ErrorCode.NOT_CONFIGURED, f"The app is not configured: invalid settings in "
-                            f"{', '.join(failing)} (the app's log and every API error name the settings).", checks)
-    if checks["storage"]["status"] != "ok":
-        return _unavailable(ErrorCode.STORAGE_UNAVAILABLE, "Table storage is unreachable or refuses the app.", checks)
-    return ApiResponse(200, {"status": "ok", "checks": checks}, {"Cache-Control": "no-store"})
+        return _unavailable(Unhealthy.of(ErrorCode.NOT_CONFIGURED, f"The app is not configured: invalid settings in "
+                            f"{', '.join(failing)} (the app's log and every API error name the settings).", checks))
+    if checks.storage.status != "ok":
+        return _unavailable(Unhealthy.of(ErrorCode.STORAGE_UNAVAILABLE,
+                                         "Table storage is unreachable or refuses the app.", checks))
+    return ApiResponse(200, Healthy(checks=checks).wire(), {"Cache-Control": "no-store"})
 
 
-def _model_check(loaded: Settings | None) -> dict[str, Any]:
+def _model_check(loaded: Settings | None) -> ModelCheck:
+    from .chat.bodies import ModelCheck
+
     try:
         model = loaded.model if loaded is not None else None
     except SettingsError:
         model = None
     if model is None:
-        return {"status": "failing"}
-    return {"status": "ok", "api": model.api, "provider": model.provider}
+        return ModelCheck(status="failing")
+    return ModelCheck(status="ok", api=model.api, provider=model.provider)
 
 
-def _storage_check(loaded: Settings | None, registry: Callable[[], ThreadRegistry]) -> dict[str, Any]:
+def _storage_check(loaded: Settings | None, registry: Callable[[], ThreadRegistry]) -> StorageCheck:
+    from .chat.bodies import StorageCheck
+
     try:
         connection = loaded.storage.connection if loaded is not None else None
     except SettingsError:
         connection = None
     if connection is None:
-        return {"status": "skipped"}  # the settings check already names the storage section
-    check = {"connection": connection.describe()}
+        return StorageCheck(status="skipped")  # the settings check already names the storage section
     try:
         registry().probe()
     except StorageUnavailable as error:
         logger.warning("health: storage check failed: %s", redact(str(error))[:300])
-        return {**check, "status": "failing"}
-    return {**check, "status": "ok"}
+        return StorageCheck(status="failing", connection=connection.describe())
+    return StorageCheck(status="ok", connection=connection.describe())
 
 
-def _unavailable(code: ErrorCode, message: str, checks: dict[str, Any]) -> ApiResponse:
-    return ApiResponse(503, {"status": "unavailable", "error": {"code": str(code), "message": message},
-                             "checks": checks}, {"Cache-Control": "no-store", "Retry-After": "30"})
+def _unavailable(body: Unhealthy) -> ApiResponse:
+    return ApiResponse(503, body.wire(), {"Cache-Control": "no-store", "Retry-After": "30"})

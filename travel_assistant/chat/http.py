@@ -36,7 +36,7 @@ class ApiRequest:
 @dataclass(frozen=True)
 class ApiResponse:
     status: int
-    body: Any = None  # a JSON-able value, or None for no body
+    body: Any = None  # a JSON value (a chat.bodies model's wire()), or None for no body
     headers: Mapping[str, str] = field(default_factory=dict)
     raw: bytes | None = None  # a file's bytes instead of JSON (Content-Type in headers)
 
@@ -47,10 +47,13 @@ class ApiResponse:
 
 
 def error_response(error: AppError, headers: Mapping[str, str] | None = None) -> ApiResponse:
+    """The JSON error body every route answers with (bodies.ErrorBody), and Retry-After when the error has one."""
+    from .bodies import ErrorBody  # pydantic loads with the first answer, not at cold start
+
     extra = dict(headers or {})
     if error.retry_after_s:
         extra["Retry-After"] = str(max(1, round(error.retry_after_s)))
-    return ApiResponse(error.http_status, {"error": error.to_dict()}, extra)
+    return ApiResponse(error.http_status, ErrorBody.of(error).wire(), extra)
 
 
 def expected_failure(error: Exception) -> AppError | None:

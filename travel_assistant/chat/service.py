@@ -1,4 +1,5 @@
-"""The HTTP API's behaviour, free of Azure Functions: each method takes an ApiRequest and returns an ApiResponse.
+"""The HTTP API's behaviour, free of Azure Functions: each method takes an ApiRequest and returns an ApiResponse
+whose body is one of the models of travel_assistant/chat/bodies.py.
 
 Orchestrations are reached through the TurnRuntime port (the Functions shell adapts the Durable client to it),
 storage through the thread registry, the model (for listing and deleting threads) through the model port.
@@ -24,7 +25,7 @@ from ..settings import MODEL_APIS, Settings
 from ..storage import ConcurrentUpdate, ThreadRecord
 from ..telemetry import metrics, names, spans
 from ..telemetry.context import current_traceparent
-from ..turn.contract import TURN_CANCELLED, TURN_FAILED, TurnInput
+from ..turn.contract import TurnInput
 from ..turn.liveness import TurnRuntime, TurnSnapshot, turn_holds_thread
 from ..webhooks.model import push_configured
 from . import files, validation
@@ -33,6 +34,7 @@ from .identity import Caller, identify
 
 if TYPE_CHECKING:
     from ..storage import ThreadRegistry
+    from .bodies import TurnView
 
 logger = logging.getLogger(__name__)
 
@@ -46,30 +48,30 @@ ROUTE_SPANS = {"post_message": (names.SPAN_CHAT_POST, "/api/chat"),
                "cancel_turn": (names.SPAN_TURN_CANCEL, "/api/chat/{turn_id}/cancel")}
 
 
-def turn_view(turn_id: str, snapshot: TurnSnapshot, status_url: str) -> dict[str, Any]:
+def turn_view(turn_id: str, snapshot: TurnSnapshot, status_url: str) -> TurnView:
     """The public view of a turn (GET /api/chat/{turn_id})."""
+    from .bodies import TurnError, TurnStatus, TurnView
+
     output = snapshot.output or {}
-    view: dict[str, Any] = {"turn_id": turn_id, "thread_id": (snapshot.input or {}).get("thread_id"),
-                            "status": "running", "progress": snapshot.custom_status, "status_url": status_url}
+    status: TurnStatus = "running"  # progress says where
+    reply: dict[str, Any] | None = None
+    error: TurnError | None = None
     if snapshot.running:
-        pass  # "running" already; progress says where
+        pass
     elif snapshot.runtime_status == "Completed" and output.get("status"):
-        view["status"] = output["status"]
-        if output.get("reply") is not None:
-            view["reply"] = output["reply"]
-        if output.get("error") is not None:
-            view["error"] = output["error"]
+        status, reply, ended = output["status"], output.get("reply"), output.get("error")
+        error = None if ended is None else TurnError(code=ended["code"], message=ended["message"])
     elif snapshot.runtime_status == "Terminated":
-        view["status"] = TURN_CANCELLED
-        view["error"] = {"code": str(ErrorCode.CANCELLED), "message": "The turn was stopped by an operator."}
+        status = "cancelled"
+        error = TurnError(code=str(ErrorCode.CANCELLED), message="The turn was stopped by an operator.")
     else:  # Failed, or anything the runtime may add later: the orchestrator itself crashed
-        view["status"] = TURN_FAILED
-        view["error"] = {"code": str(ErrorCode.INTERNAL_ERROR),
-                         "message": "The turn failed unexpectedly. Send the message again."}
-    for key, value in (("created_at", snapshot.created_at), ("updated_at", snapshot.updated_at)):
-        if value is not None:
-            view[key] = value.isoformat()
-    return view
+        status = "failed"
+        error = TurnError(code=str(ErrorCode.INTERNAL_ERROR),
+                          message="The turn failed unexpectedly. Send the message again.")
+    return TurnView(turn_id=turn_id, thread_id=(snapshot.input or {}).get("thread_id") or "", status=status,
+                    progress=snapshot.custom_status, status_url=status_url, reply=reply, error=error,
+                    created_at=snapshot.created_at.isoformat() if snapshot.created_at else None,
+                    updated_at=snapshot.updated_at.isoformat() if snapshot.updated_at else None)
 
 
 _Operation = Callable[["ChatService", ApiRequest], Awaitable[ApiResponse]]
@@ -223,8 +225,10 @@ class ChatService:
                 # caller send the message again, into a second thread.
                 snapshot = None
             if snapshot is not None and not snapshot.running:
-                return ApiResponse(200, turn_view(turn_id, snapshot, status_url))
-        return ApiResponse(202, {"turn_id": turn_id, "thread_id": thread_id, "status_url": status_url},
+                return ApiResponse(200, turn_view(turn_id, snapshot, status_url).wire())
+        from .bodies import TurnAccepted
+
+        return ApiResponse(202, TurnAccepted(turn_id=turn_id, thread_id=thread_id, status_url=status_url).wire(),
                            {"Location": status_url, "Retry-After": "1"})
 
     async def _claim(self, caller: Caller, thread_id: str, turn_id: str, expires_at: datetime, now: datetime,
@@ -262,7 +266,7 @@ class ChatService:
         turn_id = validation.parse_turn_id(request.route.get("turn_id"))
         snapshot = await self._owned_turn(caller, turn_id)
         headers = {"Retry-After": "1"} if snapshot.running else {}
-        return ApiResponse(200, turn_view(turn_id, snapshot, self._status_url(request, turn_id)), headers)
+        return ApiResponse(200, turn_view(turn_id, snapshot, self._status_url(request, turn_id)).wire(), headers)
 
     @operation
     async def get_file(self, request: ApiRequest) -> ApiResponse:
@@ -289,12 +293,15 @@ class ChatService:
         if not flagged:
             current = await self._snapshot(turn_id) or snapshot
             if current.running:  # flagged already, or releasing right now: both end without a reply
-                return ApiResponse(202, {**turn_view(turn_id, current, status_url), "cancel_requested": True},
-                                   {"Location": status_url})
+                return self._cancel_requested(turn_view(turn_id, current, status_url))
             raise AppError(ErrorCode.TURN_FINISHED, "This turn has already finished.", http_status=409,
-                           details={"turn": turn_view(turn_id, current, status_url)})
-        return ApiResponse(202, {**turn_view(turn_id, snapshot, status_url), "cancel_requested": True},
-                           {"Location": status_url})
+                           details={"turn": turn_view(turn_id, current, status_url).wire()})
+        return self._cancel_requested(turn_view(turn_id, snapshot, status_url))
+
+    @staticmethod
+    def _cancel_requested(view: TurnView) -> ApiResponse:
+        return ApiResponse(202, view.model_copy(update={"cancel_requested": True}).wire(),
+                           {"Location": view.status_url})
 
     async def _wake_for_cancel(self, turn_id: str) -> None:
         """A push turn sleeps on a sparse fallback timer: wake it, so it sees the cancel flag now. Best effort: the
@@ -312,10 +319,12 @@ class ChatService:
         limit = validation.parse_limit(request.query.get("limit"))
         records = await asyncio.to_thread(self._registry().list_for_owner, caller.owner_key, limit)
         now = self._clock()
-        return ApiResponse(200, {"threads": [{
-            "thread_id": r.thread_id, "title": r.title, "created_at": r.created_at.isoformat(),
-            "last_active_at": r.last_active_at.isoformat(),
-            "active_turn_id": r.active_turn_id if r.has_live_claim(now) else None} for r in records]})
+        from .bodies import ThreadList, ThreadSummary
+
+        return ApiResponse(200, ThreadList(threads=[ThreadSummary(
+            thread_id=r.thread_id, title=r.title, created_at=r.created_at.isoformat(),
+            last_active_at=r.last_active_at.isoformat(),
+            active_turn_id=r.active_turn_id if r.has_live_claim(now) else None) for r in records]).wire())
 
     @operation
     async def list_messages(self, request: ApiRequest) -> ApiResponse:
@@ -323,7 +332,9 @@ class ChatService:
         thread_id = validation.parse_thread_id(request.route.get("thread_id"))
         limit = validation.parse_limit(request.query.get("limit"))
         record = await self._owned_thread(caller, thread_id)
-        messages = []
+        from .bodies import MessageList, MessageView
+
+        messages: list[MessageView] = []
         if record.backend_thread_id:
             try:
                 found = await asyncio.to_thread(self._thread_backend(record).list_messages, record.backend_thread_id,
@@ -332,8 +343,8 @@ class ChatService:
                 if error.kind != "not_found":
                     raise
                 found = []
-            messages = [m.to_dict() for m in found]
-        return ApiResponse(200, {"thread_id": thread_id, "messages": messages})
+            messages = [MessageView.model_validate(m.to_dict()) for m in found]
+        return ApiResponse(200, MessageList(thread_id=thread_id, messages=messages).wire())
 
     @operation
     async def delete_thread(self, request: ApiRequest) -> ApiResponse:

@@ -6,11 +6,13 @@ import json
 import math
 import re
 import secrets
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..constants import MAX_MESSAGE_CHARS, MAX_WAIT_SECONDS, THREAD_ID_PREFIX, TURN_ID_PREFIX
 from ..errors import AppError, ErrorCode
+
+if TYPE_CHECKING:
+    from .bodies import ChatRequest
 
 MAX_BODY_BYTES = 64 * 1024
 # Matched with fullmatch: "$" would also accept a trailing newline.
@@ -20,13 +22,6 @@ _TURN_ID = re.compile(rf"{TURN_ID_PREFIX}[0-9a-f]{{32}}")
 # text), and lone surrogates (not encodable as UTF-8). Everything else people type or paste is accepted: see
 # docs/reliability.md, "Bad input".
 _FORBIDDEN_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
-CHAT_FIELDS = frozenset({"message", "thread_id"})
-
-
-@dataclass(frozen=True)
-class ChatMessage:
-    message: str
-    thread_id: str | None
 
 
 def new_thread_id() -> str:
@@ -52,15 +47,15 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
     return value
 
 
-def parse_chat_message(body: bytes) -> ChatMessage:
-    data = parse_json_object(body)
-    unknown = sorted(set(data) - CHAT_FIELDS)
-    if unknown:
-        raise AppError(ErrorCode.UNKNOWN_FIELD,
-                       f"Unknown field(s): {', '.join(unknown)[:200]}. Allowed: message, thread_id.")
-    message = data.get("message")
-    if not isinstance(message, str):
-        raise AppError(ErrorCode.INVALID_MESSAGE, '"message" is required and must be a string.')
+def parse_chat_message(body: bytes) -> ChatRequest:
+    """The body of POST /api/chat, checked by its model (travel_assistant/chat/bodies.py)."""
+    from .bodies import ChatRequest  # pydantic loads with the first message, not at cold start
+
+    return ChatRequest.model_validate(parse_json_object(body))
+
+
+def check_message(message: str) -> str:
+    """A chat message as the turn takes it (trimmed), or the AppError that says what is wrong with it."""
     if _FORBIDDEN_CHARS.search(message):
         raise AppError(ErrorCode.INVALID_MESSAGE, '"message" contains control characters or invalid Unicode.')
     message = message.strip()
@@ -69,10 +64,7 @@ def parse_chat_message(body: bytes) -> ChatMessage:
     if len(message) > MAX_MESSAGE_CHARS:
         raise AppError(ErrorCode.INVALID_MESSAGE,
                        f'"message" is {len(message)} characters long; the limit is {MAX_MESSAGE_CHARS}.')
-    thread_id = data.get("thread_id")
-    if thread_id is not None:
-        thread_id = parse_thread_id(thread_id)
-    return ChatMessage(message, thread_id)
+    return message
 
 
 def parse_thread_id(value: Any) -> str:

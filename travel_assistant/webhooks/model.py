@@ -107,7 +107,9 @@ class ModelWebhook:
                                            retry_after_s=5))
         logger.info("model webhook: %s (response %s, turn %s)", outcome.action, outcome.response_id,
                     outcome.turn_id)
-        return ApiResponse(200, {"received": True})
+        from ..chat.bodies import WebhookReceived
+
+        return ApiResponse(200, WebhookReceived().wire())
 
     def _verified(self, request: ApiRequest, secret: str) -> Any:
         from openai import InvalidWebhookSignatureError
