@@ -25,7 +25,6 @@ TOOL_DURATIONS_S: dict[str, float] = {
 PLAIN_MESSAGE = "こんにちは。来週の出張について相談させてください。"
 TOOLS_MESSAGE = "2/10から2/12まで大阪に出張します。ホテルとレストランと新幹線を探して、プランを作成してください。"
 PLAIN_MODEL_S = 10.0
-TOOLS_MODEL_S = 20.0
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,6 @@ from typing import Any, Final
 from urllib.parse import parse_qs, urlsplit
 
 FIXTURES: Final = Path(__file__).with_name("fixtures")
-APIS: Final = ("hotpepper", "rakuten", "ekispert")
 # Every API has these; "error_1000" is Hotpepper's server-failure body, "no_timetable" an Ekispert key without
 # timetable rights. Ekispert always sends numbers as strings, so its "numbers_as_strings" is its normal answer.
 COMMON_SCENARIOS: Final = ("normal", "empty", "error_body", "single_object", "numbers_as_strings", "huge",

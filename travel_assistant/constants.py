@@ -56,7 +56,6 @@ MAX_CUSTOM_STATUS_BYTES: Final = 4096
 MAX_REPLY_CHARS: Final = 6000  # 36 KB escaped; the full text stays in the thread
 MAX_TOOL_ARGUMENT_CHARS: Final = 2000
 MAX_TOOL_ARGUMENTS_PER_ROUND_CHARS: Final = 6000  # 36 KB escaped
-MAX_TOOL_CALLS_PER_ROUND: Final = 16
 
 # The hosts the travel APIs serve their photos from, the only ones a card image may come from and the page's CSP
 # img-src allows (docs/cards.md says how to add one): Rakuten Travel hotelImageUrl/hotelThumbnailUrl

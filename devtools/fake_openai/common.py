@@ -88,11 +88,6 @@ def arguments_json(arguments: Mapping[str, Any] | str) -> str:
     return arguments if isinstance(arguments, str) else json.dumps(arguments, ensure_ascii=False)
 
 
-def usage_block(step_usage: Any) -> dict[str, int]:
-    return {"input_tokens": step_usage.input_tokens, "output_tokens": step_usage.output_tokens,
-            "total_tokens": step_usage.total_tokens}
-
-
 def page(items: Sequence[dict[str, Any]], query: Mapping[str, str], *, default_order: str = "desc",
          default_limit: int = 20) -> dict[str, Any]:
     """A cursor page as list endpoints return it. ``items`` are oldest first; ``after``/``before`` are ids."""

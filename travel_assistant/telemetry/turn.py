@@ -105,7 +105,7 @@ def _record_state(span: Any, activity: str, api: str | None, telemetry: dict[str
         metrics.record(names.METRIC_POLLS_PER_STEP, polls, {names.MODEL_API: api})
 
 
-def finish_turn(payload: Any, envelope: dict[str, Any], ended_at: datetime, labels: ModelLabels) -> None:
+def finish_turn(payload: Any, ended_at: datetime, labels: ModelLabels) -> None:
     """After the finish activity's first attempt: the turn's own span and its metrics, once per turn."""
     telemetry = fields(payload)
     if telemetry.get("attempt") not in (0, None) or "started_at" not in telemetry:

@@ -90,7 +90,7 @@ def _traced(activity: str) -> Callable[[Callable[..., dict[str, Any]]], Callable
                 envelope = fn(self, payload)
                 done(envelope)
             if activity == ACTIVITY_FINISH_TURN:
-                turn_telemetry.finish_turn(payload, envelope, self._clock(), labels)
+                turn_telemetry.finish_turn(payload, self._clock(), labels)
             return envelope
 
         wrapper.__name__ = fn.__name__
