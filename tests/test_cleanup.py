@@ -87,7 +87,7 @@ def seed_threads(count: int, env: dict[str, str], host: FakeDurableHost, now: da
         backend_gone = bool(conversation) and i % 11 == 0
         if backend_gone:
             assert backend.delete_thread(conversation or "") is True
-        record = ThreadRecord(owner_key=owner, thread_id=thread_id, backend="responses",
+        record = ThreadRecord(owner_key=owner, thread_id=thread_id, model_api="responses",
                               created_at=now - timedelta(days=age + 3), last_active_at=now - timedelta(days=age),
                               title=f"出張の相談 {i}", backend_thread_id=conversation, turn_count=2, **claim)
         rows[owner].append(("create", record.to_entity()))
@@ -206,7 +206,7 @@ def test_each_bounded_run_continues_the_scan_where_the_last_one_stopped(
     for i in range(25):  # idle, but each held by a running turn: every run skips them all
         turn_id = f"turn_{i:032x}"
         registry.create(ThreadRecord(
-            owner_key=f"owner{i % 3}", thread_id=f"thr_{i:032x}", backend="responses", created_at=now,
+            owner_key=f"owner{i % 3}", thread_id=f"thr_{i:032x}", model_api="responses", created_at=now,
             last_active_at=now - timedelta(days=40), active_turn_id=turn_id, active_turn_claimed_at=now,
             active_turn_expires_at=now + timedelta(minutes=5)))
         durable_host.add_instance(turn_id, now, "Running")

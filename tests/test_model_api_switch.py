@@ -74,7 +74,7 @@ def test_an_old_thread_keeps_its_own_model_api_after_model_api_changes(app: App,
     assert "second message" in " ".join(texts) and "first message" in " ".join(texts)
     new = app.turn("a new thread")
     assert new["status"] == "completed"
-    records = {r.thread_id: r.backend for r in runtime.thread_registry().list_for_owner(owner_key_for(LOCAL_USER))}
+    records = {r.thread_id: r.model_api for r in runtime.thread_registry().list_for_owner(owner_key_for(LOCAL_USER))}
     assert records == {old["thread_id"]: first, new["thread_id"]: then}
     assert app.call("thread_delete", "DELETE", "/x", route={"thread_id": old["thread_id"]}).status_code == 204
 
@@ -85,7 +85,7 @@ def test_a_thread_on_an_api_this_app_cannot_serve_gets_a_clear_error(app: App) -
     registry = runtime.thread_registry()
     record = registry.get(owner_key_for(LOCAL_USER), old["thread_id"])
     assert record is not None
-    registry.replace_if_unchanged(replace(record, backend="chat_completions"))  # written by some other version
+    registry.replace_if_unchanged(replace(record, model_api="chat_completions"))  # written by some other version
     for response in (app.call("chat_post", "POST", "/api/chat", body={"message": "x", "thread_id": old["thread_id"]}),
                      app.messages(old["thread_id"])):
         assert response.status_code == 409

@@ -252,9 +252,9 @@ def test_list_messages(contract: Contract, api: Api, monkeypatch: pytest.MonkeyP
     messages(thread_id, user=BAD_PRINCIPAL)
     registry = runtime.thread_registry()
     record = registry.get(owner_key_for(LOCAL_USER), thread_id)
-    record = registry.replace_if_unchanged(replace(record, backend="another_api"))  # type: ignore[arg-type]
+    record = registry.replace_if_unchanged(replace(record, model_api="another_api"))  # type: ignore[arg-type]
     assert messages(thread_id)["error"]["code"] == "thread_model_api_unavailable"
-    registry.replace_if_unchanged(replace(record, backend="responses"))
+    registry.replace_if_unchanged(replace(record, model_api="responses"))
     api.model.fail_next("list_messages", status=503)
     assert messages(thread_id)["error"]["code"] == "model_unavailable"
     unconfigure(monkeypatch, "AzureWebJobsStorage")

@@ -16,7 +16,7 @@ NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
 
 
 def record(thread_id: str = "thr_" + "a" * 32, **changes: object) -> ThreadRecord:
-    base = ThreadRecord(owner_key="owner1", thread_id=thread_id, backend="responses", created_at=NOW,
+    base = ThreadRecord(owner_key="owner1", thread_id=thread_id, model_api="responses", created_at=NOW,
                         last_active_at=NOW, title="大阪出張")
     return ThreadRecord(**{**base.__dict__, **changes})
 

@@ -128,7 +128,7 @@ def identity_env(app_env: dict[str, str], oauth_azurite: OAuthAzurite,
 def round_trip() -> ThreadRecord:
     now = datetime.now(UTC)
     registry = runtime.thread_registry()
-    registry.create(ThreadRecord(owner_key="owner1", thread_id="thr_" + "1" * 32, backend="responses",
+    registry.create(ThreadRecord(owner_key="owner1", thread_id="thr_" + "1" * 32, model_api="responses",
                                  created_at=now, last_active_at=now, title="identity"))
     found = registry.get("owner1", "thr_" + "1" * 32)
     assert found is not None

@@ -26,7 +26,7 @@ def test_limit_returns_the_most_recent_threads_not_the_first_in_key_order(
     for i in range(12):
         at = start + timedelta(hours=i)
         runtime.thread_registry().create(ThreadRecord(
-            owner_key=owner, thread_id=f"thr_{i:032d}", backend="responses", created_at=at,
+            owner_key=owner, thread_id=f"thr_{i:032d}", model_api="responses", created_at=at,
             last_active_at=at, title=f"thread {i}"))
     response = invoke_http(http_function("threads_list"), request("GET", "/api/threads", query={"limit": "5"}),
                            durable_host.client_binding())

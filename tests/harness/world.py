@@ -109,7 +109,7 @@ class World:
     def new_thread(self, owner_key: str = OWNER) -> str:
         thread_id = new_thread_id()
         now = datetime.now(UTC)
-        runtime.thread_registry().create(ThreadRecord(owner_key=owner_key, thread_id=thread_id, backend=self.api,
+        runtime.thread_registry().create(ThreadRecord(owner_key=owner_key, thread_id=thread_id, model_api=self.api,
                                                       created_at=now, last_active_at=now))
         return thread_id
 

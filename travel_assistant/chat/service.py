@@ -141,8 +141,8 @@ class ChatService:
         return record
 
     def _thread_model_api(self, record: ThreadRecord) -> str:
-        """The model API holding the thread's conversation (its row says; rows of older versions: MODEL_API's)."""
-        api = record.backend or self._settings().model.api
+        """The model API holding the thread's backend thread (its row says; rows of older versions: MODEL_API's)."""
+        api = record.model_api or self._settings().model.api
         if api not in MODEL_APIS:
             raise AppError(ErrorCode.THREAD_MODEL_API_UNAVAILABLE,
                            f"This thread's conversation is held by the model API {api[:40]!r}, which this app does "
@@ -191,7 +191,7 @@ class ChatService:
         if chat.thread_id is None:
             thread_id = validation.new_thread_id()
             await asyncio.to_thread(registry.create, ThreadRecord(
-                owner_key=caller.owner_key, thread_id=thread_id, backend=settings.model.api, created_at=now,
+                owner_key=caller.owner_key, thread_id=thread_id, model_api=settings.model.api, created_at=now,
                 last_active_at=now, title=title, active_turn_id=turn_id, active_turn_expires_at=expires_at,
                 active_turn_claimed_at=now, turn_count=1))
         else:
@@ -234,7 +234,7 @@ class ChatService:
     async def _claim(self, caller: Caller, thread_id: str, turn_id: str, expires_at: datetime, now: datetime,
                      title: str) -> tuple[str | None, str]:
         """Claim the thread for ``turn_id``. Returns the id of the turn that holds it instead (None if the claim
-        succeeded), and the model API that holds the thread's conversation."""
+        succeeded), and the model API that holds the thread's backend thread."""
         registry = self._registry()
         record = await self._owned_thread(caller, thread_id)
         model_api = self._thread_model_api(record)  # before claiming: a turn on the wrong adapter would only fail
@@ -364,7 +364,7 @@ class ChatService:
                                http_status=409) from None
             return ApiResponse(204)
         await asyncio.to_thread(self._thread_backend(record).delete_thread, record.backend_thread_id)  # False: gone
-        # The conversation is gone now, so the row must go too, even if a message claimed the thread meanwhile: a
+        # The backend thread is gone now, so the row must go too, even if a message claimed the thread meanwhile: a
         # row left behind would point at nothing and fail every later message. Such a turn ends thread_not_found.
         await asyncio.to_thread(self._registry().delete, caller.owner_key, thread_id)
         return ApiResponse(204)

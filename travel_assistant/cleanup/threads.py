@@ -107,7 +107,7 @@ class ThreadSweeper:
         """Delete the backend thread; True when it is gone (now or before)."""
         try:
             # Each thread through the adapter of the model API that holds it (MODEL_API may have changed since).
-            backend = self._backend(record.backend or None)
+            backend = self._backend(record.model_api or None)
             existed = await asyncio.to_thread(backend.delete_thread, record.backend_thread_id or "")
         except ValueError as exc:  # a model API this app does not serve: keep the row, say why
             self._fail(counts, record, "its model API is not one this app serves", exc)

@@ -11,7 +11,9 @@ from typing import Any
 class ThreadRecord:
     owner_key: str
     thread_id: str
-    backend: str
+    # The model API that holds the thread's backend thread ("responses" or "assistants"). Stored in the Table as
+    # "backend" (rows already written carry that name; docs/glossary.md calls it the thread's model API).
+    model_api: str
     created_at: datetime
     last_active_at: datetime
     title: str = ""
@@ -30,7 +32,7 @@ class ThreadRecord:
         entity: dict[str, Any] = {
             "PartitionKey": self.owner_key,
             "RowKey": self.thread_id,
-            "backend": self.backend,
+            "backend": self.model_api,
             "created_at": self.created_at,
             "last_active_at": self.last_active_at,
             "title": self.title,
@@ -50,7 +52,7 @@ class ThreadRecord:
         return cls(
             owner_key=entity["PartitionKey"],
             thread_id=entity["RowKey"],
-            backend=entity.get("backend", ""),
+            model_api=entity.get("backend", ""),
             created_at=entity["created_at"],
             last_active_at=entity["last_active_at"],
             title=entity.get("title", ""),
