@@ -22,7 +22,7 @@ bp = df.Blueprint()
 @bp.function_name(ACTIVITY_ENSURE_THREAD)
 @bp.activity_trigger(input_name="payload")
 def ensure_backend_thread(payload: dict) -> dict:
-    return runtime.turn_activities().ensure_thread(payload)
+    return runtime.turn_activities().ensure_backend_thread(payload)
 
 
 @bp.function_name(ACTIVITY_START_TURN)

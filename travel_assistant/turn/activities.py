@@ -194,7 +194,7 @@ class TurnActivities:
 
     @_traced(ACTIVITY_ENSURE_THREAD)
     @_guarded
-    def ensure_thread(self, payload: dict[str, Any]) -> dict[str, Any]:
+    def ensure_backend_thread(self, payload: dict[str, Any]) -> dict[str, Any]:
         """The backend thread (Conversation or Assistants thread) for our thread, created on the first turn."""
         registry = self._registry()
         record = registry.get(payload["owner_key"], payload["thread_id"])
