@@ -158,7 +158,7 @@ def test_three_parallel_tool_calls_then_an_answer(fake: FakeOpenAI, backend: Ass
     assert backend.get_reply(backend_thread_id, started.run_id).text == "概算は 49,040 円です"
 
 
-def test_start_turn_twice_posts_once_and_runs_once(fake: FakeOpenAI, backend: AssistantsBackend) -> None:
+def test_start_run_twice_posts_once_and_runs_once(fake: FakeOpenAI, backend: AssistantsBackend) -> None:
     fake.set_script([Answer("x")])
     backend_thread_id = backend.create_thread(metadata={})
     first = backend.start_run(backend_thread_id, turn())
