@@ -36,7 +36,7 @@ TURN_ID_PATTERN = rf"^{TURN_ID_PREFIX}[0-9a-f]{{32}}$"
 class Body(BaseModel):
     """An HTTP body: no fields beyond the declared ones; ``wire()`` is its JSON value."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # each model is built when first used
 
     @model_serializer(mode="wrap")
     def _leave_out_absent(self, handler: SerializerFunctionWrapHandler) -> Any:
