@@ -28,7 +28,8 @@ _OPERATIONS = {
 
 @dataclass(frozen=True)
 class Script:
-    """One turn of the model: its steps in order."""
+    """One turn of the model: its steps in order. (devtools.fake_openai's Script is what the fake answers every
+    model call with; ScriptedModel is such a script, made of these turns, one after another.)"""
 
     steps: tuple[Step, ...]
 
