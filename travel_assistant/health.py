@@ -75,5 +75,6 @@ def _storage_check(loaded: Settings | None, registry: Callable[[], ThreadRegistr
 
 
 def _unavailable(code: ErrorCode, message: str, checks: dict[str, Any]) -> ApiResponse:
-    return ApiResponse(503, {"status": "unavailable", "error": {"code": str(code), "message": message},
-                             "checks": checks}, {"Cache-Control": "no-store", "Retry-After": "30"})
+    error = {"code": str(code), "message": message, "retryable": True}
+    return ApiResponse(503, {"status": "unavailable", "error": error, "checks": checks},
+                       {"Cache-Control": "no-store", "Retry-After": "30"})

@@ -24,7 +24,7 @@ from ..settings import MODEL_APIS, Settings
 from ..storage import ConcurrentUpdate, ThreadRecord
 from ..telemetry import metrics, names, spans
 from ..telemetry.context import current_traceparent
-from ..turn.contract import TURN_CANCELLED, TURN_FAILED, TurnInput
+from ..turn.contract import TURN_CANCELLED, TURN_FAILED
 from ..turn.liveness import TurnRuntime, TurnSnapshot, turn_holds_thread
 from ..webhooks.model import push_configured
 from . import files, validation
@@ -54,6 +54,9 @@ def turn_view(turn_id: str, snapshot: TurnSnapshot, status_url: str) -> dict[str
     if snapshot.running:
         pass  # "running" already; progress says where
     elif snapshot.runtime_status == "Completed" and output.get("status"):
+        from ..turn.messages import TurnOutput  # an output of any version, in today's shape
+
+        output = TurnOutput.model_validate(output).dump()
         view["status"] = output["status"]
         if output.get("reply") is not None:
             view["reply"] = output["reply"]
@@ -61,11 +64,12 @@ def turn_view(turn_id: str, snapshot: TurnSnapshot, status_url: str) -> dict[str
             view["error"] = output["error"]
     elif snapshot.runtime_status == "Terminated":
         view["status"] = TURN_CANCELLED
-        view["error"] = {"code": str(ErrorCode.CANCELLED), "message": "The turn was stopped by an operator."}
+        view["error"] = {"code": str(ErrorCode.CANCELLED), "message": "The turn was stopped by an operator.",
+                         "retryable": False}
     else:  # Failed, or anything the runtime may add later: the orchestrator itself crashed
         view["status"] = TURN_FAILED
         view["error"] = {"code": str(ErrorCode.INTERNAL_ERROR),
-                         "message": "The turn failed unexpectedly. Send the message again."}
+                         "message": "The turn failed unexpectedly. Send the message again.", "retryable": False}
     for key, value in (("created_at", snapshot.created_at), ("updated_at", snapshot.updated_at)):
         if value is not None:
             view[key] = value.isoformat()
@@ -203,8 +207,11 @@ class ChatService:
 
         spans.annotate(**{names.TURN_ID: turn_id, names.THREAD_ID: thread_id, names.OWNER_KEY: caller.owner_key,
                           names.MODEL_API: model_api})
-        turn_input = TurnInput(turn_id, thread_id, caller.owner_key, chat.message, config,
-                               model_api=model_api, traceparent=current_traceparent()).to_dict()
+        from ..turn.messages import TurnInput  # pydantic: loaded by the settings already, not at cold start
+
+        turn_input = TurnInput(turn_id=turn_id, thread_id=thread_id, owner_key=caller.owner_key,
+                               message=chat.message, config=config, model_api=model_api,
+                               traceparent=current_traceparent()).dump()
         try:
             await self._runtime.start(turn_id, turn_input)
         except Exception as exc:
