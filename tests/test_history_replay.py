@@ -109,7 +109,9 @@ def test_old_history_replays_with_the_same_decisions(path: Path) -> None:
         asked = asked_for(state)
         done_so_far = len(scheduled(history[:_end_of_episode(history, len(events))]))
         assert asked == wanted[:done_so_far], f"episode {number + 1} asked for something else"
-        assert state["customStatus"] == recorded["custom_statuses"][number], f"episode {number + 1}"
+        # run_id (the model run's current id) is new in the custom status: not in these recordings
+        status = {k: v for k, v in state["customStatus"].items() if k != "run_id"}
+        assert status == recorded["custom_statuses"][number], f"episode {number + 1}"
         if number < len(episodes) - 1:
             assert not state.get("isDone"), f"episode {number + 1} ended the turn early"
     final = run_episode(handle, recorded["instance_id"], input_json,

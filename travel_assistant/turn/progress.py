@@ -38,22 +38,23 @@ class Progress:
     tools_done: list[ToolDone] = field(default_factory=list)
     retry_attempt: int = 0
     elapsed_s: float = 0.0
+    run_id: str | None = None  # the model run's current response or run, once known
 
     def to_status(self) -> dict[str, Any]:
         """The custom status, as JSON."""
         return _status(self.phase, self.model_status, self.round, tuple(self.tools_running), tuple(self.tools_done),
-                       self.retry_attempt, round(self.elapsed_s, 1))
+                       self.retry_attempt, round(self.elapsed_s, 1), self.run_id)
 
 
 # Every episode replays the turn from its start and so reports the same statuses again: remember them (the JSON is
 # never changed once made). Made with model_construct: the orchestrator's own values, nothing to validate.
 @functools.lru_cache(maxsize=1024)
 def _status(phase: str, model_status: str | None, round_number: int, running: tuple[str, ...],
-            done: tuple[ToolDone, ...], retry_attempt: int, elapsed_s: float) -> dict[str, Any]:
+            done: tuple[ToolDone, ...], retry_attempt: int, elapsed_s: float, run_id: str | None) -> dict[str, Any]:
     tools = ToolsProgress.model_construct(running=list(running[:MAX_LISTED_TOOLS]),
                                           done=list(done[-MAX_LISTED_TOOLS:]), done_count=len(done))
     status = TurnProgress.model_construct(phase=phase, model_status=model_status, round=round_number, tools=tools,
-                                          elapsed_s=elapsed_s, retry_attempt=retry_attempt).dump()
+                                          elapsed_s=elapsed_s, retry_attempt=retry_attempt, run_id=run_id).dump()
     if len(json.dumps(status, ensure_ascii=False).encode()) > MAX_CUSTOM_STATUS_BYTES:
         # cannot happen with the caps above; a last guard
         status["tools"] = {"running": [], "done": [], "done_count": len(done)}
