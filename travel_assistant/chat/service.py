@@ -54,9 +54,14 @@ def turn_view(turn_id: str, snapshot: TurnSnapshot, status_url: str) -> dict[str
     if snapshot.running:
         pass  # "running" already; progress says where
     elif snapshot.runtime_status == "Completed" and output.get("status"):
-        from ..turn.messages import TurnOutput  # an output of any version, in today's shape
+        from pydantic import ValidationError
 
-        output = TurnOutput.model_validate(output).dump()
+        from ..turn.messages import TurnOutput
+
+        try:  # an output of an older version, in today's shape
+            output = TurnOutput.model_validate(output).dump()
+        except ValidationError:  # one this version cannot read (a newer status, say): shown as it is
+            logger.warning("turn %s has an output this version cannot read", turn_id)
         view["status"] = output["status"]
         if output.get("reply") is not None:
             view["reply"] = output["reply"]

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, Literal
 
-TURN_COMPLETED: Final = "completed"
-TURN_FAILED: Final = "failed"
-TURN_CANCELLED: Final = "cancelled"
+TurnStatus = Literal["completed", "failed", "cancelled"]
+
+TURN_COMPLETED: Final[TurnStatus] = "completed"
+TURN_FAILED: Final[TurnStatus] = "failed"
+TURN_CANCELLED: Final[TurnStatus] = "cancelled"

@@ -23,12 +23,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import ConfigDict, Field, PlainSerializer, PlainValidator, field_validator
+from pydantic import Field, PlainSerializer, PlainValidator, field_validator
 
 from ..model.port import GeneratedFile, ToolOutput, TurnState, Usage
 from ..settings_sections import TurnSettings
 from ..wire import ErrorEnvelope, WireModel
-from .contract import TURN_CANCELLED, TURN_COMPLETED, TURN_FAILED
+from .contract import TurnStatus
 
 
 def _absent(value: Any) -> bool:
@@ -178,8 +178,6 @@ class TurnInput(WireModel):
         return value if isinstance(value, str) else None
 
 
-TurnStatus = Literal["completed", "failed", "cancelled"]
-assert (TURN_COMPLETED, TURN_FAILED, TURN_CANCELLED) == ("completed", "failed", "cancelled")
 
 
 class ToolCallRecord(WireModel):
@@ -216,8 +214,6 @@ class TurnOutput(WireModel):
 
 
 class ToolDone(WireModel):
-    model_config = ConfigDict(frozen=True)  # hashable: the orchestrator remembers the statuses it made
-
     name: str
     ok: bool
 

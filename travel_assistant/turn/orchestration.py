@@ -39,7 +39,7 @@ from ..redaction import redact
 from ..tools.messages import ToolActivityInput, ToolResult
 from ..wire import ErrorEnvelope, WireModel
 from . import progress as phases
-from .contract import TURN_CANCELLED, TURN_COMPLETED, TURN_FAILED
+from .contract import TURN_CANCELLED, TURN_COMPLETED, TURN_FAILED, TurnStatus
 from .messages import (
     ActivityFailure,
     FinishInput,
@@ -52,7 +52,6 @@ from .messages import (
     ThreadEnsured,
     ThreadReleased,
     ToolCallRecord,
-    ToolDone,
     TurnInput,
     TurnOutput,
     TurnReply,
@@ -79,7 +78,7 @@ _validate_call = functools.lru_cache(maxsize=512)(tools.validate_call)
 class TurnEnded(Exception):
     """Ends the turn early with a status and an error (raised inside the generator, caught at the top)."""
 
-    def __init__(self, status: str, code: ErrorCode, message: str) -> None:
+    def __init__(self, status: TurnStatus, code: ErrorCode, message: str) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
 
@@ -336,7 +335,7 @@ class ChatTurn:
                 self.summaries.append(envelope.pop(cards.SUMMARY_KEY))
             self.tool_record.append(ToolCallRecord(name=call.name, ok=bool(envelope.get("ok")), round=self.rounds))
             outputs.append(ToolOutput(call_id=call.id, output=json.dumps(envelope, ensure_ascii=False)))
-        self.report(tools_running=[], tools_done=[ToolDone(name=r.name, ok=bool(r.ok)) for r in self.tool_record])
+        self.report(tools_running=[], tools_done=[(r.name, bool(r.ok)) for r in self.tool_record])
         return outputs
 
     # --- endings ----------------------------------------------------------------------------------------
@@ -386,7 +385,7 @@ class ChatTurn:
                 return  # after the last attempt, waiting would only delay the turn's answer
             yield self.context.create_timer(self.now + timedelta(seconds=retry_delay(attempt, None)))
 
-    def _result(self, status: str, *, reply: ReplyDraft | None = None,
+    def _result(self, status: TurnStatus, *, reply: ReplyDraft | None = None,
                 error: tuple[ErrorCode, str] | None = None) -> TurnOutput:
         usage = Usage()
         for run_usage in self.usage_by_run.values():

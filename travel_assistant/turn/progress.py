@@ -35,7 +35,7 @@ class Progress:
     model_status: str | None = None
     round: int = 0
     tools_running: list[str] = field(default_factory=list)
-    tools_done: list[ToolDone] = field(default_factory=list)
+    tools_done: list[tuple[str, bool]] = field(default_factory=list)  # (name, ok) of each call so far
     retry_attempt: int = 0
     elapsed_s: float = 0.0
     run_id: str | None = None  # the model run's current response or run, once known
@@ -50,9 +50,11 @@ class Progress:
 # never changed once made). Made with model_construct: the orchestrator's own values, nothing to validate.
 @functools.lru_cache(maxsize=1024)
 def _status(phase: str, model_status: str | None, round_number: int, running: tuple[str, ...],
-            done: tuple[ToolDone, ...], retry_attempt: int, elapsed_s: float, run_id: str | None) -> dict[str, Any]:
-    tools = ToolsProgress.model_construct(running=list(running[:MAX_LISTED_TOOLS]),
-                                          done=list(done[-MAX_LISTED_TOOLS:]), done_count=len(done))
+            done: tuple[tuple[str, bool], ...], retry_attempt: int, elapsed_s: float, run_id: str | None,
+            ) -> dict[str, Any]:
+    listed = [ToolDone.model_construct(name=name, ok=ok) for name, ok in done[-MAX_LISTED_TOOLS:]]
+    tools = ToolsProgress.model_construct(running=list(running[:MAX_LISTED_TOOLS]), done=listed,
+                                          done_count=len(done))
     status = TurnProgress.model_construct(phase=phase, model_status=model_status, round=round_number, tools=tools,
                                           elapsed_s=elapsed_s, retry_attempt=retry_attempt, run_id=run_id).dump()
     if len(json.dumps(status, ensure_ascii=False).encode()) > MAX_CUSTOM_STATUS_BYTES:
