@@ -30,7 +30,7 @@ from travel_assistant import runtime
 from travel_assistant.chat.validation import new_turn_id
 from travel_assistant.settings import TurnSettings
 from travel_assistant.tools import activity_name, validate_call
-from travel_assistant.turn.contract import TurnInput
+from travel_assistant.turn.messages import TurnInput
 from travel_assistant.turn.orchestration import ChatTurn, chat_turn_orchestration
 
 pytestmark = pytest.mark.azurite
@@ -82,8 +82,9 @@ def run_variant(world: World, turn_class: type[ChatTurn], hooks: dict[float, Any
     harness = Harness(handle_for(turn_class), activities(), clock=world.clock)
     for seconds, action in (hooks or {}).items():
         harness.at(seconds, action)
-    turn = TurnInput(turn_id, thread_id, OWNER, "こんにちは", TurnSettings())
-    return harness.run("chat_turn", turn.to_dict(), instance_id=turn_id)
+    turn = TurnInput(turn_id=turn_id, thread_id=thread_id, owner_key=OWNER, message="こんにちは",
+                     config=TurnSettings())
+    return harness.run("chat_turn", turn.dump(), instance_id=turn_id)
 
 
 def test_the_replay_check_fails_an_orchestrator_that_uses_randomness(world: World) -> None:

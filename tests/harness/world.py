@@ -17,7 +17,7 @@ from travel_assistant.chat.validation import new_thread_id, new_turn_id
 from travel_assistant.settings import TurnSettings
 from travel_assistant.storage import ThreadRecord
 from travel_assistant.telemetry.context import current_traceparent
-from travel_assistant.turn.contract import TurnInput
+from travel_assistant.turn.messages import TurnInput
 from travel_assistant.webhooks.model import push_configured
 
 from .durable_host import FakeDurableHost
@@ -133,7 +133,8 @@ class World:
         if self.push is not None and config is None:
             turn_config = turn_config.model_copy(update={"push_events": push_configured(runtime.settings())})
         # As POST /api/chat does: the turn carries the caller's trace context (none unless a span is open).
-        turn = TurnInput(turn_id, thread_id, owner_key, message, turn_config, traceparent=current_traceparent())
+        turn = TurnInput(turn_id=turn_id, thread_id=thread_id, owner_key=owner_key, message=message,
+                         config=turn_config, traceparent=current_traceparent())
         times = dict(durations or {})
         harness = Harness(orchestrators()["chat_turn"], {**activities(), **(replace or {})}, clock=self.clock,
                           durations=lambda name, payload: times.get(name, 0.0))
@@ -146,10 +147,10 @@ class World:
             harness.wake_at(lambda: None if (due := model.next_webhook_due()) is None else clock.at_seconds(due),
                             model.deliver_webhooks)
             # Known to the Durable host too, so the app's routes (cancel) find the running turn there.
-            self.push.durable.add_instance(turn_id, now, status="Running", input_=turn.to_dict())
+            self.push.durable.add_instance(turn_id, now, status="Running", input_=turn.dump())
             self.push.durable.live[turn_id] = harness
         try:
-            run.result = harness.run("chat_turn", turn.to_dict(), instance_id=turn_id)
+            run.result = harness.run("chat_turn", turn.dump(), instance_id=turn_id)
         finally:
             if self.push is not None:
                 self.push.durable.live.pop(turn_id, None)

@@ -13,20 +13,22 @@ modules that build bodies import this one inside their functions.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     SerializerFunctionWrapHandler,
+    WithJsonSchema,
     field_validator,
     model_serializer,
     model_validator,
 )
 
 from ..constants import MAX_MESSAGE_CHARS, THREAD_ID_PREFIX, TURN_ID_PREFIX
-from ..errors import AppError, ErrorCode
+from ..errors import TURN_END_CODES, AppError, ErrorCode
+from ..wire import ErrorEnvelope
 from .validation import check_message, parse_thread_id
 
 THREAD_ID_PATTERN = rf"^{THREAD_ID_PREFIX}[0-9a-f]{{32}}$"
@@ -89,14 +91,11 @@ class ChatRequest(Body):
 
 # --- errors ----------------------------------------------------------------------------------------------------
 
-class ErrorDetail(BaseModel):
-    """``code`` for programs, ``message`` for people; some errors add details (``turn_id``, ``status_url``,
-    ``turn``)."""
+class ErrorDetail(ErrorEnvelope):
+    """The one error envelope (``code``, ``message``, ``retryable``: travel_assistant.wire) as an HTTP error body
+    carries it; some errors add details (``turn_id``, ``status_url``, ``turn``)."""
 
     model_config = ConfigDict(extra="allow")
-
-    code: str
-    message: str
 
 
 class ErrorBody(Body):
@@ -109,11 +108,13 @@ class ErrorBody(Body):
         return cls(error=ErrorDetail.model_validate(error.to_dict()))
 
 
-class TurnError(Body):
-    """How a turn that did not complete ended (``error`` in a turn's status)."""
+class TurnError(ErrorEnvelope):
+    """How a turn that did not complete ended (``error`` in a turn's status): the one error envelope."""
 
-    code: str
-    message: str
+    model_config = ConfigDict(extra="forbid")
+
+    # Any ErrorCode is read (an older turn's output, say); the schema lists the ones a turn ends with.
+    code: Annotated[ErrorCode, WithJsonSchema({"enum": [str(code) for code in TURN_END_CODES]})]
 
 
 # --- turns -----------------------------------------------------------------------------------------------------
@@ -203,9 +204,14 @@ class HealthChecks(Body):
     storage: StorageCheck
 
 
-class HealthError(Body):
-    code: str
-    message: str
+class HealthError(ErrorEnvelope):
+    """Why the app is unavailable: the one error envelope, always retryable (Retry-After says when)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: Annotated[ErrorCode, WithJsonSchema({"type": "string", "enum": [str(ErrorCode.NOT_CONFIGURED),
+                                                                         str(ErrorCode.STORAGE_UNAVAILABLE)]})]
+    retryable: bool = True
 
 
 class Healthy(Body):
@@ -224,7 +230,7 @@ class Unhealthy(Body):
 
     @classmethod
     def of(cls, code: ErrorCode, message: str, checks: HealthChecks) -> Unhealthy:
-        return cls(error=HealthError(code=str(code), message=message), checks=checks)
+        return cls(error=HealthError(code=code, message=message), checks=checks)
 
 
 # --- the model webhook -------------------------------------------------------------------------------------------

@@ -25,7 +25,6 @@ from ..settings import MODEL_APIS, Settings
 from ..storage import ConcurrentUpdate, ThreadRecord
 from ..telemetry import metrics, names, spans
 from ..telemetry.context import current_traceparent
-from ..turn.contract import TurnInput
 from ..turn.liveness import TurnRuntime, TurnSnapshot, turn_holds_thread
 from ..webhooks.model import push_configured
 from . import files, validation
@@ -59,14 +58,22 @@ def turn_view(turn_id: str, snapshot: TurnSnapshot, status_url: str) -> TurnView
     if snapshot.running:
         pass
     elif snapshot.runtime_status == "Completed" and output.get("status"):
+        from pydantic import ValidationError
+
+        from ..turn.messages import TurnOutput
+
+        try:  # an output of an older version, in today's shape
+            output = TurnOutput.model_validate(output).dump()
+        except ValidationError:  # one this version cannot read (a newer status, say): shown as it is
+            logger.warning("turn %s has an output this version cannot read", turn_id)
         status, reply, ended = output["status"], output.get("reply"), output.get("error")
-        error = None if ended is None else TurnError(code=ended["code"], message=ended["message"])
+        error = None if ended is None else TurnError.model_validate(ended)
     elif snapshot.runtime_status == "Terminated":
         status = "cancelled"
-        error = TurnError(code=str(ErrorCode.CANCELLED), message="The turn was stopped by an operator.")
+        error = TurnError(code=ErrorCode.CANCELLED, message="The turn was stopped by an operator.")
     else:  # Failed, or anything the runtime may add later: the orchestrator itself crashed
         status = "failed"
-        error = TurnError(code=str(ErrorCode.INTERNAL_ERROR),
+        error = TurnError(code=ErrorCode.INTERNAL_ERROR,
                           message="The turn failed unexpectedly. Send the message again.")
     return TurnView(turn_id=turn_id, thread_id=(snapshot.input or {}).get("thread_id") or "", status=status,
                     progress=snapshot.custom_status, status_url=status_url, reply=reply, error=error,
@@ -205,8 +212,11 @@ class ChatService:
 
         spans.annotate(**{names.TURN_ID: turn_id, names.THREAD_ID: thread_id, names.OWNER_KEY: caller.owner_key,
                           names.MODEL_API: model_api})
-        turn_input = TurnInput(turn_id, thread_id, caller.owner_key, chat.message, config,
-                               model_api=model_api, traceparent=current_traceparent()).to_dict()
+        from ..turn.messages import TurnInput  # pydantic: loaded by the settings already, not at cold start
+
+        turn_input = TurnInput(turn_id=turn_id, thread_id=thread_id, owner_key=caller.owner_key,
+                               message=chat.message, config=config, model_api=model_api,
+                               traceparent=current_traceparent()).dump()
         try:
             await self._runtime.start(turn_id, turn_input)
         except Exception as exc:

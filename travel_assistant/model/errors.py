@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from ..errors import ErrorCode
+
 
 class ModelErrorKind(StrEnum):
     RATE_LIMITED = "rate_limited"  # 429: wait (Retry-After) and try again
@@ -15,6 +17,18 @@ class ModelErrorKind(StrEnum):
     AUTH = "auth"  # the key or identity was refused: an operator must fix the settings
     UNCERTAIN = "uncertain"  # an earlier attempt may have taken effect; repeating it could double-post
 
+
+# The code a failure of each kind carries in a model activity's result (the app's one error vocabulary).
+ERROR_CODES = {
+    ModelErrorKind.RATE_LIMITED: ErrorCode.MODEL_RATE_LIMITED,
+    ModelErrorKind.UNAVAILABLE: ErrorCode.MODEL_UNAVAILABLE,
+    ModelErrorKind.TIMEOUT: ErrorCode.MODEL_TIMEOUT,
+    ModelErrorKind.THREAD_BUSY: ErrorCode.MODEL_THREAD_BUSY,
+    ModelErrorKind.NOT_FOUND: ErrorCode.MODEL_NOT_FOUND,
+    ModelErrorKind.BAD_REQUEST: ErrorCode.MODEL_BAD_REQUEST,
+    ModelErrorKind.AUTH: ErrorCode.MODEL_AUTH_FAILED,
+    ModelErrorKind.UNCERTAIN: ErrorCode.START_UNCERTAIN,
+}
 
 RETRYABLE_KINDS = frozenset({ModelErrorKind.RATE_LIMITED, ModelErrorKind.UNAVAILABLE, ModelErrorKind.TIMEOUT,
                              ModelErrorKind.THREAD_BUSY})
@@ -30,6 +44,10 @@ class ModelError(Exception):
         self.message = message
         self.status_code = status_code
         self.retry_after_s = retry_after_s
+
+    @property
+    def code(self) -> ErrorCode:
+        return ERROR_CODES[self.kind]
 
     @property
     def retryable(self) -> bool:

@@ -5,8 +5,9 @@ port's methods act on that run and take the *backend* thread id (``conv_...`` or
 ``thr_`` id (docs/glossary.md).
 
 Two adapters implement it: the Responses + Conversations API (default) and the Assistants API. Everything
-crossing the port is a small frozen dataclass with ``to_dict``/``from_dict``, because these values travel
-through Durable activity inputs and outputs as JSON.
+crossing the port is a small frozen dataclass. Those that travel through Durable (a ``RunState`` with its tool
+calls, error and usage; ``ToolOutput``; ``GeneratedFile``) are fields of the wire models of
+travel_assistant/turn/messages.py as they are: pydantic validates and dumps them, so each has this one definition.
 """
 
 from __future__ import annotations
@@ -42,25 +43,11 @@ class ToolCall:
     name: str
     arguments: str
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "arguments": self.arguments}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ToolCall:
-        return cls(id=data["id"], name=data["name"], arguments=data["arguments"])
-
 
 @dataclass(frozen=True)
 class ToolOutput:
     call_id: str
     output: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"call_id": self.call_id, "output": self.output}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ToolOutput:
-        return cls(call_id=data["call_id"], output=data["output"])
 
 
 @dataclass(frozen=True)
@@ -73,24 +60,11 @@ class Usage:
         return Usage(self.input_tokens + other.input_tokens, self.output_tokens + other.output_tokens,
                      self.total_tokens + other.total_tokens)
 
-    def to_dict(self) -> dict[str, int]:
-        return {"input_tokens": self.input_tokens, "output_tokens": self.output_tokens,
-                "total_tokens": self.total_tokens}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> Usage:
-        data = data or {}
-        return cls(int(data.get("input_tokens", 0)), int(data.get("output_tokens", 0)),
-                   int(data.get("total_tokens", 0)))
-
 
 @dataclass(frozen=True)
 class RunError:
     code: str
     message: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message}
 
 
 @dataclass(frozen=True)
@@ -110,30 +84,6 @@ class RunState:
     usage: Usage | None = None
     hosted_tools: tuple[str, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "run_id": self.run_id,
-            "status": str(self.status),
-            "tool_calls": [c.to_dict() for c in self.tool_calls],
-            "poll_after_ms": self.poll_after_ms,
-            "error": self.error.to_dict() if self.error else None,
-            "usage": self.usage.to_dict() if self.usage else None,
-            "hosted_tools": list(self.hosted_tools),
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RunState:
-        error = data.get("error")
-        return cls(
-            run_id=data["run_id"],
-            status=RunStatus(data["status"]),
-            tool_calls=tuple(ToolCall.from_dict(c) for c in data.get("tool_calls") or ()),
-            poll_after_ms=data.get("poll_after_ms"),
-            error=RunError(error["code"], error["message"]) if error else None,
-            usage=Usage.from_dict(data["usage"]) if data.get("usage") else None,
-            hosted_tools=tuple(data.get("hosted_tools") or ()),
-        )
-
 
 @dataclass(frozen=True)
 class GeneratedFile:
@@ -143,9 +93,6 @@ class GeneratedFile:
     file_id: str
     filename: str
     container_id: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"file_id": self.file_id, "filename": self.filename, "container_id": self.container_id}
 
 
 @dataclass(frozen=True)
@@ -161,9 +108,6 @@ class Reply:
 
     text: str
     files: tuple[GeneratedFile, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "files": [f.to_dict() for f in self.files]}
 
 
 @dataclass(frozen=True)

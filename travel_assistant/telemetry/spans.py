@@ -46,11 +46,11 @@ def set_error(span: trace.Span, code: str | None) -> None:
 
 
 def envelope_error_code(envelope: Any) -> str | None:
-    """The error code of an activity envelope ({"ok": false, "error": {"kind"|"code": ...}}), else None."""
+    """The error code of an activity result ({"ok": false, "error": {"code": ...}}), else None."""
     if not isinstance(envelope, dict) or envelope.get("ok"):
         return None
     error = envelope.get("error") or {}
-    return str(error.get("kind") or error.get("code") or "error")[:64]
+    return str(error.get("code") or "error")[:64]
 
 
 @contextmanager

@@ -1,7 +1,8 @@
 """The one result shape every tool returns, and how a result is kept under the byte budget.
 
 The model reads tool outputs, and the orchestrator stores them in Durable history, so an output is always a small
-JSON object: ``{"ok": true, "data": ...}`` or ``{"ok": false, "error": {"code", "message", "retryable"}}``.
+JSON object: a ``ToolResult`` (tools/messages.py), ``{"ok": true, "data": ...}`` or
+``{"ok": false, "error": {"code", "message", "retryable"}}`` (the app's one error envelope).
 """
 
 from __future__ import annotations
@@ -10,17 +11,21 @@ import json
 from typing import Any, Final
 
 from ..constants import MAX_TOOL_OUTPUT_BYTES
+from ..errors import ErrorCode
 from ..redaction import redact
+from ..wire import ErrorEnvelope
+from .messages import ToolResult
 
-# Error codes a tool output can carry. The orchestrator only looks at "retryable"; the model reads the message.
-INVALID_ARGUMENTS: Final = "invalid_arguments"  # the model can fix its call
-UNKNOWN_TOOL: Final = "unknown_tool"
-NOT_CONFIGURED: Final = "not_configured"  # an operator must set credentials; tell the user
-UPSTREAM_AUTH: Final = "upstream_auth"  # the API refused our credentials; tell the user
-RATE_LIMITED: Final = "rate_limited"  # transient
-UPSTREAM_UNAVAILABLE: Final = "upstream_unavailable"  # transient: timeout, connection, 5xx, API-side failure
-UPSTREAM_BAD_RESPONSE: Final = "upstream_bad_response"  # an answer we cannot read (HTML page, garbage)
-INTERNAL_ERROR: Final = "internal_error"
+# The codes a tool output can carry, from the app's one vocabulary. The orchestrator only looks at "retryable";
+# the model reads the message.
+INVALID_ARGUMENTS: Final = ErrorCode.INVALID_ARGUMENTS  # the model can fix its call
+UNKNOWN_TOOL: Final = ErrorCode.UNKNOWN_TOOL
+NOT_CONFIGURED: Final = ErrorCode.NOT_CONFIGURED  # an operator must set credentials; tell the user
+UPSTREAM_AUTH: Final = ErrorCode.UPSTREAM_AUTH  # the API refused our credentials; tell the user
+RATE_LIMITED: Final = ErrorCode.RATE_LIMITED  # transient
+UPSTREAM_UNAVAILABLE: Final = ErrorCode.UPSTREAM_UNAVAILABLE  # transient: timeout, connection, 5xx, API-side failure
+UPSTREAM_BAD_RESPONSE: Final = ErrorCode.UPSTREAM_BAD_RESPONSE  # an answer we cannot read (HTML page, garbage)
+INTERNAL_ERROR: Final = ErrorCode.INTERNAL_ERROR
 
 # Below this an error envelope with a useful message would not fit; callers asking for less get this much.
 MIN_OUTPUT_BYTES: Final = 1024
@@ -30,7 +35,7 @@ _MAX_MESSAGE_CHARS: Final = 300
 class ToolError(Exception):
     """An expected failure of a tool call, already phrased for the model (and never containing a secret)."""
 
-    def __init__(self, code: str, message: str, *, retryable: bool = False,
+    def __init__(self, code: ErrorCode, message: str, *, retryable: bool = False,
                  retry_after_s: float | None = None) -> None:
         super().__init__(message)
         self.code = code
@@ -43,18 +48,16 @@ class ToolError(Exception):
 
 
 def ok_envelope(data: Any) -> dict[str, Any]:
-    return {"ok": True, "data": data}
+    return {"ok": True, "data": data}  # not through ToolResult: the data is the API's, already JSON
 
 
-def error_envelope(code: str, message: str, *, retryable: bool = False,
+def error_envelope(code: ErrorCode, message: str, *, retryable: bool = False,
                    retry_after_s: float | None = None) -> dict[str, Any]:
     text = redact(message)
     if len(text) > _MAX_MESSAGE_CHARS:
         text = text[:_MAX_MESSAGE_CHARS - 1] + "…"
-    error: dict[str, Any] = {"code": code, "message": text, "retryable": retryable}
-    if retry_after_s is not None:
-        error["retry_after_s"] = retry_after_s
-    return {"ok": False, "error": error}
+    error = ErrorEnvelope(code=code, message=text, retryable=retryable, retry_after_s=retry_after_s)
+    return ToolResult(ok=False, error=error).dump()
 
 
 def encoded_size(value: Any) -> int:

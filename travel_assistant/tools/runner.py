@@ -15,6 +15,8 @@ import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
+from pydantic import ValidationError
+
 from ..cards import SUMMARY_KEY, Summary
 from ..redaction import redact
 from ..settings import SettingsError
@@ -28,6 +30,7 @@ from .envelope import (
     ok_envelope,
     output_budget,
 )
+from .messages import ToolActivityInput
 
 if TYPE_CHECKING:
     from ..settings_sections import ToolSettings
@@ -43,22 +46,19 @@ _TOOLS: Final[dict[str, tuple[Callable[[dict[str, Any], ToolSettings], dict[str,
 
 
 def run_tool_activity(payload: dict[str, Any], tool_settings: Callable[[], ToolSettings]) -> dict[str, Any]:
-    """payload: {"tool", "call_id", "arguments" (as validate_call returned them), "today", "max_output_bytes"}
-    -> envelope.
+    """payload: a ToolActivityInput (tools/messages.py) -> a ToolResult, as JSON.
 
-    A successful envelope also carries the call's result summary under "summary" (for the page's cards); it is
+    A successful result also carries the call's result summary under "summary" (for the page's cards); it is
     outside the byte budget, which is the model's, and the orchestrator takes it out before the model sees it."""
-    max_bytes = output_budget(payload.get("max_output_bytes") if isinstance(payload, dict) else None)
     try:
-        envelope = _run(payload, tool_settings)
-        if not envelope["ok"]:
-            return envelope
+        call = _read(payload)
+        envelope = _run(call, tool_settings)
         summary: Summary | None = envelope["data"].pop(SUMMARY_KEY, None)
         # Third-party text could echo a credential (a URL with our key in it): scrub the whole output once.
         envelope = json.loads(redact(json.dumps(envelope, ensure_ascii=False)))
-        envelope = fit_to_budget(envelope, _TOOLS[payload["tool"]][1], max_bytes)
+        envelope = fit_to_budget(envelope, _TOOLS[call.tool][1], output_budget(call.max_output_bytes))
         if summary is not None:
-            envelope[SUMMARY_KEY] = json.loads(redact(json.dumps({"tool": payload["tool"], **summary})))
+            envelope[SUMMARY_KEY] = json.loads(redact(json.dumps({"tool": call.tool, **summary})))
         return envelope
     except ToolError as exc:
         return exc.envelope()
@@ -70,23 +70,26 @@ def run_tool_activity(payload: dict[str, Any], tool_settings: Callable[[], ToolS
         return error_envelope(INTERNAL_ERROR, "The tool failed unexpectedly. Try again, or answer without it.")
 
 
-def _run(payload: Any, tool_settings: Callable[[], ToolSettings]) -> dict[str, Any]:
-    if not isinstance(payload, dict):
-        raise ToolError(INTERNAL_ERROR, "The tool activity received no payload.")
-    tool = payload.get("tool")
-    if tool not in _TOOLS:
+def _read(payload: Any) -> ToolActivityInput:
+    try:
+        call = ToolActivityInput.model_validate(payload)
+    except ValidationError:
+        raise ToolError(INTERNAL_ERROR, "The tool activity received an input it cannot read (a tool call with "
+                                        "its validated arguments).") from None
+    if call.tool not in _TOOLS:
         raise ToolError(INTERNAL_ERROR, "The tool activity received no tool it knows.")
-    arguments = payload.get("arguments")
-    if not isinstance(arguments, dict):
-        raise ToolError(INTERNAL_ERROR, "The tool activity received no validated arguments.")
+    return call
+
+
+def _run(call: ToolActivityInput, tool_settings: Callable[[], ToolSettings]) -> dict[str, Any]:
     try:
         tools = tool_settings()
     except SettingsError as exc:
         log.error("tool settings are invalid: %s", redact(str(exc)))
         raise ToolError(NOT_CONFIGURED, "The travel search services are not configured correctly on this server; "
                                         "an administrator must fix the tool settings.") from None
-    log.info("tool call %s: %s", _call_id(payload), tool)
-    return ok_envelope(_TOOLS[tool][0](arguments, tools))
+    log.info("tool call %s: %s", redact(call.call_id[:64]) or "-", call.tool)
+    return ok_envelope(_TOOLS[call.tool][0](call.arguments, tools))
 
 
 def _call_id(payload: Any) -> str:
