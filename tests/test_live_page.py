@@ -23,7 +23,7 @@ from tests.harness.functions import activities, orchestrators
 from tests.harness.functions_host import LocalFunctionsHost
 from tests.harness.scripted_model import Script, ScriptedModel
 from tests.harness.wall_clock import WallClock
-from tests.test_chat_page import FUNCTION_KEY, App, artifacts, browser, open_page, send
+from tests.test_chat_page import FUNCTION_KEY, App, artifacts, browser, send
 
 __all__ = ["artifacts", "browser"]  # fixtures shared with tests/test_chat_page.py
 
@@ -62,7 +62,10 @@ new MutationObserver(() => {
 def serve_live(model: ScriptedModel, function_key: str | None = None) -> Iterator[App]:
     with FakeDurableHost(orchestrators(), activities(), clock=WallClock()) as durable, \
             LocalFunctionsHost(durable, function_key=function_key) as host:
-        yield App(host, durable, model)  # type: ignore[arg-type]
+        try:
+            yield App(host, durable, model)  # type: ignore[arg-type]
+        finally:
+            durable.wait_idle()  # a turn runs in real time: let it end before its environment goes
 
 
 @pytest.fixture
@@ -141,7 +144,9 @@ def test_the_reply_appears_as_the_model_writes_it_and_ends_as_the_status_route_h
     turn_id = send_and_get_turn_id(page, "大阪出張の計画を立てて")
 
     # Mid-stream: a part of the reply is on screen, with the progress line still showing.
-    page.wait_for_function("(document.querySelector('#messages li.draft .body')?.textContent.length || 0) > 60")
+    from playwright.sync_api import expect
+
+    expect(page.locator("#messages li.draft .body")).to_contain_text("午後は本町")
     assert page.locator("#progress").is_visible()
     page.screenshot(path=str(artifacts / "chat-page-live.png"))
 
@@ -171,7 +176,9 @@ def test_streamed_text_is_text_as_the_final_reply_is(browser: Any, live_app: App
     page = open_recording(browser, live_app.page_url)
     send_and_get_turn_id(page, "メモを見せて")
 
-    page.wait_for_function("document.querySelector('#messages li.draft .body')?.textContent.includes('<img src=x')")
+    from playwright.sync_api import expect
+
+    expect(page.locator("#messages li.draft .body")).to_contain_text("<img src=x")
     reply = finished_reply(page)
     body = reply.locator(".body")
     assert '<img src=x onerror="document.body.dataset.pwned=1">' in (body.text_content() or "")
@@ -217,11 +224,11 @@ def test_a_reload_mid_turn_picks_the_stream_up_again(browser: Any, live_app: App
     live_app.model.script(writes(LIVE_REPLY))
     page = open_recording(browser, live_app.page_url)
     turn_id = send_and_get_turn_id(page, "大阪出張の計画を立てて")
-    page.wait_for_function("(document.querySelector('#messages li.draft .body')?.textContent.length || 0) > 20")
-
-    page.reload()  # the open thread's running turn is followed again, on a new stream
     from playwright.sync_api import expect
 
+    expect(page.locator("#messages li.draft .body")).to_contain_text("1日目")
+
+    page.reload()  # the open thread's running turn is followed again, on a new stream
     expect(page.locator("body")).to_have_attribute("data-ready", "true")
     expect(page.locator("#messages li.draft")).to_have_count(1)
     reply = finished_reply(page)

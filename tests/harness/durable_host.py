@@ -180,6 +180,7 @@ class FakeDurableHost:
                 instance.status = "Running"
             harness = Harness(self.orchestrators[instance.name], self.activities, clock=self.clock,
                               durations=self.durations)
+            harness.on_custom_status = lambda status, instance=instance: self._show_custom_status(instance, status)
             with self._lock:
                 self.live[instance_id] = harness
                 for name, text in instance.extra.pop("events", []):  # raised while it was Pending
@@ -203,6 +204,10 @@ class FakeDurableHost:
                     else:
                         instance.status, instance.output = "Completed", result.output
             self._done()
+
+    def _show_custom_status(self, instance: Instance, status: Any) -> None:
+        with self._lock:
+            instance.custom_status = status
 
     def _done(self) -> None:
         with self._idle:
