@@ -13,9 +13,9 @@ const THREAD_STORAGE = "travelAssistant.threadId";
 // a row (network errors, 503s) to ride out before giving up on following a turn.
 const DEFAULT_POLL_S = 1;
 const MAX_POLL_FAILURES = 8;
-// Connection errors in a row (no event received in between) after which the page stops using the stream for a
-// turn and polls instead. A stream that ends by itself now and then is not a failure: EventSource reconnects
-// (with Last-Event-ID) and the next event resets the count.
+// Failed connection attempts in a row (network errors: EventSource retries those by itself) after which the page
+// stops using the stream for a turn and polls instead. A stream that ends by itself now and then is not a
+// failure: EventSource reconnects (with Last-Event-ID), and each connection that opens resets the count.
 const MAX_STREAM_FAILURES = 3;
 
 const $ = (id) => document.getElementById(id);
@@ -213,7 +213,7 @@ async function followTurn(turnId, { ownMessage = true } = {}) {
 // Follows the turn on its events stream. Resolves with the finished turn (the `done` event's data: the status
 // route's body), or null when the page should poll instead: the stream answered `error`, could not be opened
 // (EventSource gives up by itself on an HTTP error, e.g. 401 or 404: polling then reports it as usual), or
-// failed MAX_STREAM_FAILURES times in a row.
+// failed to connect MAX_STREAM_FAILURES times in a row.
 function streamTurn(turnId, ticket) {
   return new Promise((resolve) => {
     const source = api.turnEvents(turnId);
@@ -225,10 +225,10 @@ function streamTurn(turnId, ticket) {
     };
     const close = () => end(null);
     state.closeStream = close;
-    const data = (event) => {
-      failures = 0;
-      return JSON.parse(event.data);
-    };
+    const data = (event) => JSON.parse(event.data);
+    source.addEventListener("open", () => {
+      failures = 0; // connected: a connection that ends later and reconnects is not a failure
+    });
     source.addEventListener("progress", (event) => {
       if (ticket === state.follow) showProgress(data(event));
     });
