@@ -91,7 +91,9 @@ class _Connection:
     async def run(self, snapshot: TurnSnapshot) -> AsyncIterator[LiveEvent | Comment]:
         while True:
             if not snapshot.running:
-                yield self._sent(LiveEvent(DONE, self.f.view(snapshot), self.position.event_id()))
+                view = self.f.view(snapshot)
+                self.position = self.position.with_progress(view)  # an id of its own, like every event
+                yield self._sent(LiveEvent(DONE, view, self.position.event_id()))
                 return
             progress = snapshot.custom_status
             if isinstance(progress, dict) and fingerprint(progress) != self.position.progress:
