@@ -33,6 +33,9 @@ class Progress:
     tools_done: list[dict[str, Any]] = field(default_factory=list)
     retry_attempt: int = 0
     elapsed_s: float = 0.0
+    # The model run's current id (on Responses, the newest response of the turn): the live view of the turn
+    # (travel_assistant/live) streams it. Optional: absent until the run has started, and in older statuses.
+    run_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         status: dict[str, Any] = {
@@ -48,6 +51,8 @@ class Progress:
         }
         if self.retry_attempt:
             status["retry_attempt"] = self.retry_attempt
+        if self.run_id:
+            status["run_id"] = self.run_id
         encoded = json.dumps(status, ensure_ascii=False).encode("utf-8")
         if len(encoded) > MAX_CUSTOM_STATUS_BYTES:  # cannot happen with the caps above; a last guard
             status["tools"] = {"running": [], "done": [], "done_count": len(self.tools_done)}

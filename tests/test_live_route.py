@@ -1,0 +1,118 @@
+"""GET /api/chat/{turn_id}/events at its boundary: the function called as the worker's HTTP streaming path calls it
+(a Starlette Request, the Durable client binding as a string), storage on Azurite, turns run by the real
+orchestrator in the fake Durable host, the model fake behind the real adapters. Who may watch which turn, what a
+finished turn answers, bad input, the headers, and the OpenAPI document's word for all of it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from devtools.fake_openai import Answer
+from tests.harness.durable_host import invoke_http
+from tests.harness.functions import http_function
+from tests.harness.http import json_body, request
+from tests.harness.openapi_contract import Contract
+from tests.harness.world import World
+from tests.live_helpers import EMPLOYEE, LiveHost, run, watch
+from tests.live_helpers import Answer as Stream
+
+pytestmark = pytest.mark.azurite
+
+PATH = "/api/chat/{turn_id}/events"
+UNKNOWN_TURN = "turn_" + "0" * 32
+
+
+def status_body(host: LiveHost, turn_id: str, user: str = EMPLOYEE) -> Any:
+    """What the status route answers (the body ``done`` must equal)."""
+    answer = invoke_http(http_function("chat_turn_status"), request("GET", f"/api/chat/{turn_id}", user=user,
+                                                                  route={"turn_id": turn_id}),
+                         host.client_binding())
+    assert answer.status_code == 200
+    return json_body(answer)
+
+
+def check_contract(contract: Contract, answer: Stream) -> None:
+    documented = contract.responses(PATH, "get")
+    assert str(answer.status) in documented
+    spec = documented[str(answer.status)]
+    media_type = next(iter(spec["content"]))
+    assert answer.headers["content-type"].split(";")[0] == media_type
+    if answer.body is not None:
+        pointer = "/".join(part.replace("/", "~1") for part in (
+            "paths", PATH, "get", "responses", str(answer.status), "content", media_type, "schema"))
+        assert not contract.schema_errors(pointer, answer.body), answer.body
+        return
+    schemas = {"progress": "Progress", "text.delta": "TextDelta", "done": "Turn", "error": "Error"}
+    for event in answer.events:
+        assert event.id, event
+        errors = contract.schema_errors(f"components/schemas/{schemas[event.name]}", event.data)
+        assert not errors, (event.name, errors)
+
+
+@pytest.fixture
+def host(world: World) -> Any:
+    with LiveHost(world.clock) as live:
+        yield live
+
+
+@pytest.mark.parametrize("world", ["responses", "assistants"], indirect=True)
+def test_a_finished_turn_answers_done_at_once(world: World, host: LiveHost) -> None:
+    world.model.set_script([Answer("大阪のホテルを三つ見つけました。", duration_s=2)])
+    turn_id, _ = host.start_turn(world, "大阪のホテル")
+    host.result(turn_id)
+    [answer] = run(watch(host.client_binding(), turn_id))
+    assert answer.status == 200
+    assert answer.headers["content-type"] == "text/event-stream; charset=utf-8"
+    assert answer.headers["cache-control"] == "no-store" and answer.headers["x-accel-buffering"] == "no"
+    [done] = answer.events
+    assert done.name == "done" and done.id
+    assert done.data == status_body(host, turn_id)
+    assert done.data["status"] == "completed" and done.data["reply"]["text"] == "大阪のホテルを三つ見つけました。"
+    assert answer.seconds < 2
+    check_contract(Contract(), answer)
+
+
+@pytest.mark.parametrize("world", ["responses"], indirect=True)
+def test_another_users_turn_and_an_unknown_one_are_not_found(world: World, host: LiveHost) -> None:
+    world.model.set_script([Answer("はい", duration_s=1)])
+    turn_id, _ = host.start_turn(world, "こんにちは")
+    host.result(turn_id)
+    stranger, unknown = run(watch(host.client_binding(), turn_id, user="someone-else"),
+                            watch(host.client_binding(), UNKNOWN_TURN))
+    for answer in (stranger, unknown):
+        assert answer.status == 404 and answer.body["error"]["code"] == "turn_not_found"
+        assert answer.headers["content-type"].startswith("application/json")
+        check_contract(Contract(), answer)
+    # the same words as the status route
+    status = invoke_http(http_function("chat_turn_status"), request(
+        "GET", f"/api/chat/{turn_id}", user="someone-else", route={"turn_id": turn_id}), host.client_binding())
+    assert status.status_code == 404 and json_body(status)["error"]["code"] == "turn_not_found"
+
+
+@pytest.mark.parametrize("world", ["responses"], indirect=True)
+@pytest.mark.parametrize(("turn_id", "last_event_id", "code"), [
+    ("turn_123", None, "invalid_turn_id"),
+    ("not-a-turn", None, "invalid_turn_id"),
+    (UNKNOWN_TURN, "garbage", "invalid_last_event_id"),
+    (UNKNOWN_TURN, "1.resp_abc.5.-", "invalid_last_event_id"),  # a response id where a fingerprint belongs
+    (UNKNOWN_TURN, "0.-.-.-" + "0" * 80, "invalid_last_event_id"),
+])
+def test_bad_input_is_400_with_a_code(world: World, host: LiveHost, turn_id: str, last_event_id: str | None,
+                                      code: str) -> None:
+    [answer] = run(watch(host.client_binding(), turn_id, last_event_id=last_event_id))
+    assert answer.status == 400 and answer.body["error"]["code"] == code, answer.body
+    assert answer.body["error"]["message"]
+    check_contract(Contract(), answer)
+
+
+def test_the_document_lists_the_route_with_its_events() -> None:
+    contract = Contract()
+    responses = contract.responses(PATH, "get")
+    assert set(responses) == {"200", "400", "401", "404", "503"}
+    assert "text/event-stream" in responses["200"]["content"]
+    text = json.dumps(contract.document)
+    for name in ("progress", "text.delta", "done", "error", "Last-Event-ID", "invalid_last_event_id"):
+        assert name in text
