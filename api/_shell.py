@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 import azure.durable_functions as df
-import azure.functions as func
+from azurefunctions.extensions.http.fastapi import Request, Response
 
 from shell.durable_client import DurableTurnRuntime
-from shell.http import to_api_request, to_http_response
+from shell.http import to_api_request, to_response
 from travel_assistant import runtime
 from travel_assistant.chat.http import ApiRequest, ApiResponse
 from travel_assistant.chat.service import ChatService
@@ -19,7 +19,6 @@ def chat_service(client: df.DurableOrchestrationClient) -> ChatService:
                        runtime=DurableTurnRuntime(client))
 
 
-async def respond(req: func.HttpRequest, operation: Callable[[ApiRequest], Awaitable[ApiResponse]]
-                  ) -> func.HttpResponse:
+async def respond(req: Request, operation: Callable[[ApiRequest], Awaitable[ApiResponse]]) -> Response:
     """Run one of the chat service's operations (e.g. ``chat_service(client).post_message``) on the request."""
-    return to_http_response(await operation(to_api_request(req)))
+    return to_response(await operation(await to_api_request(req)))

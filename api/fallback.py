@@ -5,8 +5,9 @@ same JSON error body as everyone else rather than the host's empty 401 on a path
 """
 
 import azure.functions as func
+from azurefunctions.extensions.http.fastapi import Request, Response
 
-from shell.http import to_http_response
+from shell.http import to_response
 from travel_assistant.chat.routes import ALL_METHODS, FALLBACK_FUNCTION, FALLBACK_ROUTE, fallback
 
 bp = func.Blueprint()
@@ -14,5 +15,5 @@ bp = func.Blueprint()
 
 @bp.function_name(FALLBACK_FUNCTION)
 @bp.route(route=FALLBACK_ROUTE, methods=list(ALL_METHODS), auth_level=func.AuthLevel.ANONYMOUS)
-def http_fallback(req: func.HttpRequest) -> func.HttpResponse:
-    return to_http_response(fallback(req.method, req.route_params.get("path") or ""))
+def http_fallback(req: Request) -> Response:
+    return to_response(fallback(req.method, str(req.path_params.get("path") or "")))

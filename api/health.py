@@ -5,8 +5,9 @@ and no secrets.
 """
 
 import azure.functions as func
+from azurefunctions.extensions.http.fastapi import Request, Response
 
-from shell.http import to_http_response
+from shell.http import to_response
 from travel_assistant import runtime
 from travel_assistant.chat.routes import ROUTES
 from travel_assistant.health import health
@@ -16,5 +17,5 @@ bp = func.Blueprint()
 
 @bp.route(route=ROUTES["health_check"].template, methods=list(ROUTES["health_check"].methods),
           auth_level=func.AuthLevel.ANONYMOUS)
-def health_check(req: func.HttpRequest) -> func.HttpResponse:
-    return to_http_response(health(runtime.settings, runtime.thread_registry))
+def health_check(req: Request) -> Response:
+    return to_response(health(runtime.settings, runtime.thread_registry))

@@ -8,8 +8,9 @@ from typing import Any
 
 import azure.durable_functions as df
 import azure.functions as func
+from azurefunctions.extensions.http.fastapi import Request, Response
 
-from shell.http import to_api_request, to_http_response
+from shell.http import to_api_request, to_response
 from travel_assistant import runtime
 from travel_assistant.chat.routes import ROUTES
 from travel_assistant.webhooks.model import ModelWebhook
@@ -38,7 +39,7 @@ class DurableEvents:
 @bp.route(route=ROUTES["model_webhook"].template, methods=ROUTES["model_webhook"].methods,
           auth_level=func.AuthLevel.ANONYMOUS)
 @bp.durable_client_input(client_name="client")
-async def model_webhook(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+async def model_webhook(req: Request, client: df.DurableOrchestrationClient) -> Response:
     webhook = ModelWebhook(secret=lambda: runtime.settings().webhooks.model_secret, unwrap=runtime.webhook_unwrap,
                            index=runtime.response_index, raise_event=DurableEvents(client).raise_event)
-    return to_http_response(await webhook.handle(to_api_request(req)))
+    return to_response(await webhook.handle(await to_api_request(req)))

@@ -4,6 +4,10 @@ Every sample is a fresh interpreter (nothing cached in sys.modules), started fro
 venv's Python; app and bare samples alternate, so a slower moment of the machine hits both alike. Each process
 times its own import, which leaves out interpreter start-up (the same for both; it would only dilute the ratio):
 ``ratio`` is the ratio of the median import CPU times; the wall-time and whole-process ratios are beside it.
+
+Beside it, the share of the FastAPI HTTP extension (``azurefunctions-extensions-http-fastapi``: FastAPI, Starlette,
+pydantic, uvicorn), which every HTTP-streaming Python app must import at indexing (docs/runtime.md):
+``extension_cpu_ms`` is what it adds to the bare SDKs, ``streaming_ratio`` the app against the bare SDKs plus it.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 APP_IMPORT = "import function_app"
 BARE_IMPORT = "import azure.functions, azure.durable_functions"
+STREAMING_BARE_IMPORT = "import azure.functions, azure.durable_functions, azurefunctions.extensions.http.fastapi"
 # The figure is the cold start with telemetry off (the default): the exporter loads only with a connection string.
 _TELEMETRY_OFF = {k: v for k, v in os.environ.items() if k != "APPLICATIONINSIGHTS_CONNECTION_STRING"}
 _PROBE = ("import time; w, c = time.perf_counter(), time.process_time(); {statement}; "
@@ -38,10 +43,12 @@ def _sample(statement: str) -> tuple[float, float, float]:
 def run(*, samples: int) -> dict[str, Any]:
     app: list[tuple[float, float, float]] = []
     bare: list[tuple[float, float, float]] = []
+    streaming_bare: list[tuple[float, float, float]] = []
     _sample(APP_IMPORT)  # warm the OS file cache and the bytecode caches first; not counted
     for _ in range(samples):
         app.append(_sample(APP_IMPORT))
         bare.append(_sample(BARE_IMPORT))
+        streaming_bare.append(_sample(STREAMING_BARE_IMPORT))
     figures: dict[str, Any] = {"samples": samples}
     for index, kind in enumerate(("cpu", "wall", "process")):
         app_s = statistics.median(s[index] for s in app)
@@ -49,6 +56,10 @@ def run(*, samples: int) -> dict[str, Any]:
         figures[f"{kind}_ratio"] = round(app_s / bare_s, 3)
         figures[f"app_{kind}_ms"] = round(app_s * 1000, 1)
         figures[f"bare_{kind}_ms"] = round(bare_s * 1000, 1)
+    streaming_bare_s = statistics.median(s[0] for s in streaming_bare)
+    figures["streaming_bare_cpu_ms"] = round(streaming_bare_s * 1000, 1)
+    figures["extension_cpu_ms"] = round(figures["streaming_bare_cpu_ms"] - figures["bare_cpu_ms"], 1)
+    figures["streaming_ratio"] = round(figures["app_cpu_ms"] / figures["streaming_bare_cpu_ms"], 3)
     # The import's CPU time is the headline: imports are CPU-bound once files are cached, and CPU time does not
     # grow when another process shares the machine, as wall time does.
     return {"ratio": figures["cpu_ratio"], **figures}

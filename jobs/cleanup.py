@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING
 
 import azure.durable_functions as df
 import azure.functions as func
+from azurefunctions.extensions.http.fastapi import Request, Response
 
 from shell.durable_client import DurableTurnRuntime
-from shell.http import to_http_response
+from shell.http import to_response
 from travel_assistant import runtime
 from travel_assistant.chat.http import ApiResponse, error_response, expected_failure
 from travel_assistant.settings import SettingsError, cleanup_schedule
@@ -56,12 +57,12 @@ async def cleanup_timer(timer: func.TimerRequest, client: df.DurableOrchestratio
 
 @bp.route(route="ops/cleanup", methods=["POST"], auth_level=func.AuthLevel.ADMIN)
 @bp.durable_client_input(client_name="client")
-async def cleanup_now(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+async def cleanup_now(req: Request, client: df.DurableOrchestrationClient) -> Response:
     try:
         summary = await run_cleanup(client)
     except (SettingsError, StorageUnavailable) as error:
         failure = expected_failure(error)
         assert failure is not None  # both are expected failures
-        return to_http_response(error_response(failure))
+        return to_response(error_response(failure))
     # 502 when a part stopped on a failing dependency: the body still says what was done.
-    return to_http_response(ApiResponse(502 if summary.errors else 200, summary.to_dict()))
+    return to_response(ApiResponse(502 if summary.errors else 200, summary.to_dict()))

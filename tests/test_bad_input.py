@@ -11,7 +11,6 @@ controls (U+0080-U+009F: terminal escape sequences, never text) and lone surroga
 
 from __future__ import annotations
 
-import asyncio
 import json
 import string
 import sys
@@ -19,14 +18,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import azure.functions as func
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from starlette.requests import Request
 
 from tests.harness.durable_host import SYSTEM_KEY, FakeDurableHost, invoke_http
 from tests.harness.functions import bindings, http_function
-from tests.harness.http import json_body, request
+from tests.harness.http import HttpAnswer, call, json_body, request
 from travel_assistant import runtime
 from travel_assistant.chat import validation
 from travel_assistant.chat.routes import ALL_METHODS, ROUTES, fallback
@@ -196,7 +195,7 @@ class Api:
     host: FakeDurableHost
     seeded: dict[str, str]
 
-    def call(self, case: Case) -> func.HttpResponse:
+    def call(self, case: Case) -> HttpAnswer:
         req = request(case.method, case.path, body=case.body, raw=case.raw, query=case.query, route=case.route,
                       user=case.user, headers=case.headers)
         return call_function(case.function, req, self.host)
@@ -218,12 +217,11 @@ class Api:
         return {"tables": tables, "instances": sorted(self.host.instances), "starts": starts}
 
 
-def call_function(name: str, req: func.HttpRequest, host: FakeDurableHost) -> func.HttpResponse:
+def call_function(name: str, req: Request, host: FakeDurableHost) -> HttpAnswer:
     """Invoke an HTTP function the way the worker does (a durable client binding only where it declares one)."""
     if any(b["type"] == "durableClient" for b in bindings(name)):
         return invoke_http(http_function(name), req, host.client_binding())
-    result = http_function(name)(req=req)
-    return asyncio.run(result) if asyncio.iscoroutine(result) else result
+    return call(http_function(name), req)
 
 
 @pytest.fixture
@@ -236,13 +234,13 @@ def api(app_env: dict[str, str], durable_host: FakeDurableHost) -> Iterator[Api]
     yield Api(durable_host, seeded)
 
 
-def assert_json_error(response: func.HttpResponse, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, (response.status_code, response.get_body()[:300])
-    assert response.mimetype == "application/json"
+def assert_json_error(response: HttpAnswer, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, (response.status_code, response.body[:300])
+    assert response.media_type == "application/json"
     body = json_body(response)
     assert set(body) == {"error"} and body["error"]["code"] == code, body
     assert isinstance(body["error"]["message"], str) and 5 <= len(body["error"]["message"]) <= 400
-    assert SYSTEM_KEY not in response.get_body().decode("utf-8")
+    assert SYSTEM_KEY not in response.body.decode("utf-8")
     return body
 
 
@@ -384,7 +382,7 @@ def test_property_chat_post_never_answers_5xx_and_refusals_write_nothing(api: Ap
     before = api.state()
     req = request("POST", "/api/chat", raw=body, query={} if wait is None else {"wait": wait}, user=USER)
     response = call_function("chat_post", req, api.host)
-    assert response.status_code < 500, response.get_body()[:300]
+    assert response.status_code < 500, response.body[:300]
     if response.status_code >= 400:
         assert_json_error(response, response.status_code, json_body(response)["error"]["code"])
         assert api.state() == before

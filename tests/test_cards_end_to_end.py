@@ -50,13 +50,13 @@ def test_a_turn_with_tools_carries_cards_and_its_files_download(app: App) -> Non
     assert files["image/png"]["name"] in ("chart.png", "image-1.png") and files["image/png"]["inline"] is True
 
     csv = file_call(app, turn["turn_id"], files["text/csv"]["id"], user="alice")
-    assert csv.status_code == 200 and csv.get_body() == CSV
-    assert csv.mimetype == "text/csv"
+    assert csv.status_code == 200 and csv.body == CSV
+    assert csv.media_type == "text/csv"
     disposition = csv.headers["Content-Disposition"]
     assert disposition.startswith("attachment;") and unquote(disposition.split("''")[1]) == "経費内訳.csv"
     assert csv.headers["X-Content-Type-Options"] == "nosniff" and "sandbox" in csv.headers["Content-Security-Policy"]
     png = file_call(app, turn["turn_id"], files["image/png"]["id"], user="alice")
-    assert (png.status_code, png.mimetype, png.get_body()) == (200, "image/png", PNG)
+    assert (png.status_code, png.media_type, png.body) == (200, "image/png", PNG)
 
     # Another user's turn, a file of no turn, a malformed id: all 404 or 400 with the usual JSON error.
     other = file_call(app, turn["turn_id"], files["text/csv"]["id"], user="mallory")

@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import azure.durable_functions as df
-import azure.functions as func
 import pytest
 from azure.functions.timer import TimerRequest  # what the worker passes (func.TimerRequest is abstract)
 
@@ -23,7 +22,7 @@ from jobs.cleanup import cleanup_ports
 from tests.conftest import TEST_MODEL_KEY
 from tests.harness.durable_host import FakeDurableHost, invoke_function, invoke_http
 from tests.harness.functions import http_function
-from tests.harness.http import json_body, request
+from tests.harness.http import HttpAnswer, json_body, request
 from travel_assistant import runtime
 from travel_assistant.cleanup import CleanupJob, CleanupSummary
 from travel_assistant.storage import ThreadRecord, open_table
@@ -109,7 +108,7 @@ def conversations_left(fake: FakeOpenAI) -> set[str]:
     return set(fake.responses_api.conversations)
 
 
-def cleanup_now(host: FakeDurableHost, timeout_s: float | None = None) -> func.HttpResponse:
+def cleanup_now(host: FakeDurableHost, timeout_s: float | None = None) -> HttpAnswer:
     return invoke_function(http_function("cleanup_now"), host.client_binding(), timeout_s=timeout_s,
                            req=request("POST", "/api/ops/cleanup"))
 

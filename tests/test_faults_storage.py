@@ -228,7 +228,7 @@ def test_etag_conflict_when_a_thread_is_deleted(world: World, monkeypatch: pytes
         deleted = invoke_http(http_function("thread_delete"), request(
             "DELETE", f"/api/threads/{first.thread_id}", route={"thread_id": first.thread_id}, user=WORLD_USER),
             host.client_binding())
-        assert raced and deleted.status_code == 204, json_body(deleted) if deleted.get_body() else None
+        assert raced and deleted.status_code == 204, json_body(deleted) if deleted.body else None
         assert runtime.thread_registry().get(OWNER, first.thread_id) is None
         again = invoke_http(http_function("chat_post"), request(
             "POST", "/api/chat", body={"message": "まだある?", "thread_id": first.thread_id}, user=WORLD_USER),

@@ -119,7 +119,7 @@ def test_requirements_pin_major_versions() -> None:
     pins = {re.split(r"[<>=!~ ]", line)[0]: line for line in lines if line}
     assert pins["azure-functions-durable"] == "azure-functions-durable>=1.7,<2"
     for package in ("azure-functions", "openai", "requests", "azure-identity", "azure-data-tables", "pydantic",
-                    "pydantic-settings"):
+                    "pydantic-settings", "azurefunctions-extensions-http-fastapi"):
         assert "<" in pins[package], f"{package} has no upper bound"
     assert "azure-functions-worker" not in pins
 

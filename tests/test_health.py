@@ -8,7 +8,7 @@ import pytest
 from devtools.azurite import DEV_KEY
 from tests.conftest import TEST_MODEL_KEY
 from tests.harness.functions import http_function
-from tests.harness.http import json_body, request
+from tests.harness.http import call, json_body, request
 from travel_assistant import runtime
 from travel_assistant.chat.identity import owner_key_for
 from travel_assistant.constants import LOCAL_USER
@@ -17,8 +17,8 @@ pytestmark = pytest.mark.azurite
 
 
 def get_health():  # noqa: ANN201
-    response = http_function("health_check")(req=request("GET", "/api/health"))
-    text = response.get_body().decode()
+    response = call(http_function("health_check"), request("GET", "/api/health"))
+    text = response.body.decode()
     for secret in (TEST_MODEL_KEY, DEV_KEY, owner_key_for(LOCAL_USER)):
         assert secret not in text
     return response.status_code, json_body(response), response.headers

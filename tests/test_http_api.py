@@ -62,10 +62,24 @@ def test_new_thread_gets_202_with_our_status_url_and_no_management_urls(
     assert set(body) == {"turn_id", "thread_id", "status_url"}
     assert body["status_url"] == f"http://localhost:7071/api/chat/{body['turn_id']}"
     assert response.headers["Location"] == body["status_url"]
-    assert SYSTEM_KEY not in response.get_body().decode()
-    assert "runtime/webhooks" not in response.get_body().decode()
+    assert SYSTEM_KEY not in response.body.decode()
+    assert "runtime/webhooks" not in response.body.decode()
     started = durable_host.instances[body["turn_id"]]
     assert started.name == "chat_turn" and started.input["thread_id"] == body["thread_id"]
+
+
+def test_behind_the_hosts_proxy_the_status_url_names_the_callers_origin(
+        app_env: dict[str, str], durable_host: FakeDurableHost) -> None:
+    """With the FastAPI extension the host forwards each request to the worker's own web server (YARP's default
+    transforms: the caller's Host in X-Forwarded-Host, the scheme in X-Forwarded-Proto; docs/runtime.md): the
+    status URL must still name the caller's origin, not the worker's local server."""
+    durable_host.hold()
+    response = post(durable_host, {"message": "hi"}, headers={
+        "host": "127.0.0.1:55123", "x-forwarded-host": "contoso-trips.azurewebsites.net", "x-forwarded-proto": "https"})
+    body = json_body(response)
+    assert response.status_code == 202, body
+    assert body["status_url"] == f"https://contoso-trips.azurewebsites.net/api/chat/{body['turn_id']}"
+    assert response.headers["Location"] == body["status_url"]
 
 
 def test_a_turn_id_with_a_trailing_newline_is_400(app_env: dict[str, str], durable_host: FakeDurableHost) -> None:
@@ -150,8 +164,8 @@ def test_an_unexpected_failure_is_still_a_json_error(app_env: dict[str, str], du
 
     monkeypatch.setattr(runtime, "thread_registry", BrokenRegistry)
     response = invoke_http(http_function("threads_list"), request("GET", "/api/threads"), durable_host.client_binding())
-    assert response.status_code == 500 and response.mimetype == "application/json"
+    assert response.status_code == 500 and response.media_type == "application/json"
     body = json_body(response)
     assert body["error"]["code"] == "internal_error"
-    assert "bug" not in response.get_body().decode() and SYSTEM_KEY not in response.get_body().decode()
+    assert "bug" not in response.body.decode() and SYSTEM_KEY not in response.body.decode()
     assert any("failed unexpectedly" in r.getMessage() for r in caplog.records)

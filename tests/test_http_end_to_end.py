@@ -26,7 +26,7 @@ class App:
 
     def call(self, function: str, method: str, path: str, **kwargs: object):  # noqa: ANN201
         response = invoke_http(http_function(function), request(method, path, **kwargs), self.host.client_binding())
-        assert SYSTEM_KEY not in response.get_body().decode("utf-8", "replace")
+        assert SYSTEM_KEY not in response.body.decode("utf-8", "replace")
         return response
 
     def post(self, body: dict, **kwargs: object):  # noqa: ANN201
@@ -112,7 +112,7 @@ def test_delete_removes_the_backend_thread_and_the_row(app: App) -> None:
     body = json_body(app.post({"message": "こんにちは"}, query={"wait": "30"}))
     thread_id = body["thread_id"]
     deleted = app.call("thread_delete", "DELETE", f"/api/threads/{thread_id}", route={"thread_id": thread_id})
-    assert deleted.status_code == 204 and deleted.get_body() == b""
+    assert deleted.status_code == 204 and deleted.body == b""
     deletes = app.model.count("DELETE", r"/(conversations|threads)/[^/]+")
     assert deletes == 1
     gone = app.call("thread_messages", "GET", f"/api/threads/{thread_id}/messages", route={"thread_id": thread_id})

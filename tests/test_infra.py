@@ -79,6 +79,15 @@ PLATFORM = {
     "FUNCTIONS_WORKER_RUNTIME": "Flex Consumption derives it from functionAppConfig.runtime (not an allowed setting)",
 }
 
+# Settings of local.settings.example.json that are neither the app's nor in the template, and why Azure needs none.
+LOCAL_ONLY = {
+    "PYTHON_ENABLE_INIT_INDEXING": "HTTP streaming (the FastAPI extension) needs it on Python 3.12 and older only "
+                                   "(docs/runtime.md); the template deploys Python 3.13, whose worker needs no setting",
+    "AzureWebJobsFeatureFlags": "EnableWorkerIndexing, the v2 programming model's indexing: on by default in the "
+                                "Functions 4.x runtime Azure runs; the example keeps it for older Core Tools",
+    "FUNCTIONS_WORKER_PROCESS_COUNT": "1, the default: the example states it (docs/operations-basics.md)",
+}
+
 # Settings in the template that the app does not read itself, and who does.
 READ_BY_OTHERS = {
     "AzureWebJobsStorage__": "the Functions host, Durable (Azure Storage backend) and the timer trigger",
@@ -338,6 +347,16 @@ def test_every_setting_the_app_reads_is_set_by_the_template_or_the_platform_or_l
         "settings the app reads that Azure would not get: set them in infra/app/function.bicep, or add them to "
         "LEFT_AT_DEFAULT or PLATFORM in this file with the reason")
     assert sorted(in_template & set(LEFT_AT_DEFAULT)) == []
+
+
+def test_every_example_setting_reaches_azure_or_says_why_it_need_not() -> None:
+    example = json.loads((ROOT / "local.settings.example.json").read_text())["Values"]
+    in_template = set().union(*(app_settings(s) for s in SCENARIOS))
+    accounted = in_template | settings_the_app_reads() | set(LEFT_AT_DEFAULT) | set(LOCAL_ONLY)
+    unaccounted = sorted(n for n in example if n not in accounted and not _covered_by(n, PLATFORM)
+                         and not _covered_by(n, READ_BY_OTHERS))
+    assert unaccounted == [], "set them in infra/app/function.bicep, or add them to LOCAL_ONLY with the reason"
+    assert sorted(in_template & set(LOCAL_ONLY)) == []
 
 
 def test_every_template_setting_is_read_by_the_app_or_by_a_named_component() -> None:

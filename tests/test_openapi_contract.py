@@ -11,14 +11,13 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-import azure.functions as func
 import pytest
 from openapi_spec_validator import validate as validate_openapi
 
 from devtools.fake_openai import Answer, OutputFile
 from tests.harness.durable_host import FakeDurableHost, invoke_http
 from tests.harness.functions import bindings, http_function
-from tests.harness.http import request
+from tests.harness.http import HttpAnswer, call, request
 from tests.harness.openapi_contract import Contract, Recorder
 from tests.harness.scripted_model import Script, ScriptedModel
 from travel_assistant import runtime
@@ -62,7 +61,7 @@ class Api:
 
     def call(self, contract: Contract, method: str, path: str, *, params: dict[str, str] | None = None,
              body: Any = None, raw: bytes | None = None, query: dict[str, str] | None = None,
-             user: str | None = None) -> func.HttpResponse:
+             user: str | None = None) -> HttpAnswer:
         name = contract.function_for(path, method)
         assert name, f"no function serves {method} {path}"
         params = params or {}
@@ -78,8 +77,8 @@ class Api:
     def new_turn(self, contract: Contract, message: str = "hi", thread_id: str | None = None) -> dict[str, Any]:
         body = {"message": message, **({"thread_id": thread_id} if thread_id else {})}
         response = self.call(contract, "POST", "/api/chat", body=body)
-        assert response.status_code == 202, response.get_body()
-        return json.loads(response.get_body())
+        assert response.status_code == 202, response.body
+        return json.loads(response.body)
 
     def finished_turn(self, contract: Contract, script: Script, thread_id: str | None = None) -> dict[str, Any]:
         self.model.script(script)
@@ -200,7 +199,7 @@ def test_get_turn_file(contract: Contract, api: Api) -> None:
     op = contract.recorder("/api/chat/{turn_id}/files/{file_id}", "get")
     script = Script((Answer("内訳.csv を作りました。", duration_s=0, files=[OutputFile("内訳.csv", CSV)]),))
     turn_id = api.finished_turn(contract, script)["turn_id"]
-    done = json.loads(api.call(contract, "GET", "/api/chat/{turn_id}", params={"turn_id": turn_id}).get_body())
+    done = json.loads(api.call(contract, "GET", "/api/chat/{turn_id}", params={"turn_id": turn_id}).body)
     file_id = done["reply"]["files"][0]["id"]
 
     def get(turn: str, file: str, **kwargs: Any) -> Any:
@@ -286,7 +285,7 @@ def test_delete_thread(contract: Contract, api: Api, monkeypatch: pytest.MonkeyP
 
 def test_openapi_document_route(contract: Contract) -> None:
     op: Recorder = contract.recorder("/api/openapi.json", "get")
-    served = op.check(http_function("openapi_document")(req=request("GET", "/api/openapi.json")))
+    served = op.check(call(http_function("openapi_document"), request("GET", "/api/openapi.json")))
     assert served == contract.document
     op.assert_every_status_seen()
 
@@ -295,7 +294,7 @@ def test_health_route(contract: Contract, app_env: dict[str, str], monkeypatch: 
     op: Recorder = contract.recorder("/api/health", "get")
 
     def health() -> Any:
-        return op.check(http_function("health_check")(req=request("GET", "/api/health")))
+        return op.check(call(http_function("health_check"), request("GET", "/api/health")))
 
     assert health()["status"] == "ok"
     monkeypatch.setenv("AzureWebJobsStorage", "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"

@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import azure.functions as func
 import pytest
 
 from devtools.azurite import DEV_KEY
@@ -20,7 +19,7 @@ from devtools.fake_travel import FakeTravelApis
 from tests.harness.durable_host import SYSTEM_KEY, FakeDurableHost, invoke_http
 from tests.harness.faults import RecordingScript
 from tests.harness.functions import activities, bindings, function_index, http_function, orchestrators
-from tests.harness.http import json_body, request
+from tests.harness.http import HttpAnswer, call, json_body, request
 from tests.harness.world import World
 from tests.telemetry_capture import Telemetry, telemetry  # noqa: F401 - the fixture
 from travel_assistant import redaction, runtime
@@ -42,27 +41,27 @@ class App:
     world: World
     host: FakeDurableHost
     script: RecordingScript
-    responses: list[func.HttpResponse] = field(default_factory=list)
+    responses: list[HttpAnswer] = field(default_factory=list)
 
     def call(self, name: str, method: str, path: str, *, user: str | None = ALICE, **kwargs: Any
-             ) -> func.HttpResponse:
+             ) -> HttpAnswer:
         req = request(method, path, user=user, **kwargs)
         if any(b["type"] == "durableClient" for b in bindings(name)):
             response = invoke_http(http_function(name), req, self.host.client_binding())
         else:
-            response = http_function(name)(req=req)
+            response = call(http_function(name), req)
         self.responses.append(response)
         return response
 
     def post(self, message: str, thread_id: str | None = None, *, user: str = ALICE, wait: bool = True
-             ) -> func.HttpResponse:
+             ) -> HttpAnswer:
         body = {"message": message, **({"thread_id": thread_id} if thread_id else {})}
         response = self.call("chat_post", "POST", "/api/chat", user=user, body=body)
         if wait and response.status_code == 202:
             self.host.wait_idle()
         return response
 
-    def turn(self, turn_id: str, user: str = ALICE) -> func.HttpResponse:
+    def turn(self, turn_id: str, user: str = ALICE) -> HttpAnswer:
         return self.call("chat_turn_status", "GET", f"/api/chat/{turn_id}", user=user, route={"turn_id": turn_id})
 
     def registry_rows(self) -> list[tuple[str, str, str]]:
@@ -240,7 +239,7 @@ def test_no_secret_reaches_logs_status_history_or_responses(app: App, fake_apis:
 
     leaks: dict[str, list[str]] = {}
     for i, response in enumerate(app.responses):
-        text = response.get_body().decode("utf-8") + json.dumps(dict(response.headers))
+        text = response.body.decode("utf-8") + json.dumps(dict(response.headers))
         assert "runtime/webhooks" not in text and "durabletask" not in text.lower(), text[:300]
         leaks[f"HTTP response {i}"] = secrets_in(text, secrets)
     for turn_id, instance in app.host.instances.items():

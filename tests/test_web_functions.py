@@ -8,7 +8,7 @@ import re
 import pytest
 
 from tests.harness.functions import bindings, function_index, http_function
-from tests.harness.http import request
+from tests.harness.http import call, request
 from travel_assistant import static_files
 
 WEB_FUNCTIONS = {
@@ -42,13 +42,13 @@ def test_only_the_web_functions_are_anonymous() -> None:
 
 
 def get(function: str, path: str, route: dict[str, str] | None = None, headers: dict[str, str] | None = None):  # noqa: ANN201
-    return http_function(function)(req=request("GET", path, route=route, headers=headers))
+    return call(http_function(function), request("GET", path, route=route, headers=headers))
 
 
 def test_the_page_is_html_with_a_strict_content_security_policy() -> None:
     response = get("web_page", "/api/ui")
     assert response.status_code == 200
-    assert response.mimetype == "text/html" and response.charset == "utf-8"
+    assert response.media_type == "text/html" and response.charset == "utf-8"
     csp = response.headers["Content-Security-Policy"]
     for directive in ("default-src 'none'", "script-src 'self'", "style-src 'self'", "connect-src 'self'",
                       "frame-ancestors 'none'", "base-uri 'none'"):
@@ -56,21 +56,21 @@ def test_the_page_is_html_with_a_strict_content_security_policy() -> None:
     assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Cache-Control"] == "no-cache"
-    assert response.get_body() == (static_files.WEB_DIR / "index.html").read_bytes()
+    assert response.body == (static_files.WEB_DIR / "index.html").read_bytes()
 
 
 @pytest.mark.parametrize("name", sorted(static_files.WEB_FILES))
 def test_each_page_file_is_served_with_its_content_type(name: str) -> None:
     response = get("web_asset", f"/api/ui/{name}", route={"name": name})
     assert response.status_code == 200
-    assert response.mimetype == static_files.WEB_FILES[name]
-    assert response.get_body() == (static_files.WEB_DIR / name).read_bytes()
+    assert response.media_type == static_files.WEB_FILES[name]
+    assert response.body == (static_files.WEB_DIR / name).read_bytes()
 
 
 def test_a_known_etag_gets_304_without_a_body() -> None:
     etag = get("web_asset", "/api/ui/app.js", route={"name": "app.js"}).headers["ETag"]
     again = get("web_asset", "/api/ui/app.js", route={"name": "app.js"}, headers={"If-None-Match": etag})
-    assert again.status_code == 304 and again.get_body() == b""
+    assert again.status_code == 304 and again.body == b""
     other = get("web_asset", "/api/ui/app.js", route={"name": "app.js"}, headers={"If-None-Match": '"stale"'})
     assert other.status_code == 200
 
@@ -80,13 +80,13 @@ def test_a_known_etag_gets_304_without_a_body() -> None:
 def test_anything_but_the_page_files_is_404(name: str) -> None:
     response = get("web_asset", f"/api/ui/{name}", route={"name": name})
     assert response.status_code == 404
-    assert response.mimetype == "text/plain"
+    assert response.media_type == "text/plain"
 
 
 def test_the_openapi_document_is_served_as_kept_in_the_repo() -> None:
     response = get("openapi_document", "/api/openapi.json")
-    assert response.status_code == 200 and response.mimetype == "application/json"
-    assert json.loads(response.get_body()) == json.loads(static_files.OPENAPI_FILE.read_text("utf-8"))
+    assert response.status_code == 200 and response.media_type == "application/json"
+    assert json.loads(response.body) == json.loads(static_files.OPENAPI_FILE.read_text("utf-8"))
 
 
 def test_the_page_references_only_files_that_are_served() -> None:

@@ -1,6 +1,9 @@
 """What the Functions runtime runs, run with the real Python worker library (azure-functions-runtime, the worker
 Azure uses for Python 3.13 apps): its loader indexes the app, its Registry validates every function, and one function
 of each trigger kind is invoked through the binding converters the worker calls, fed the values the host sends.
+HTTP functions use the FastAPI extension's types, so they run along the worker's HTTP v2 path: its own web server
+(started by its initialize_http_server), a real HTTP request forwarded to it, its http_coordinator
+(tests/harness/worker.py, LoadedApp.http).
 
 This tier needs Python 3.13+ (the library's floor); scripts/test.sh runs the whole suite in .venv313 as well. The
 worker the host bundles for 3.11/3.12 is not on PyPI, so on 3.11 the tier skips and says so (docs/runtime.md).
@@ -37,9 +40,10 @@ from travel_assistant.tools import activity_name, validate_call
 try:
     from azure_functions_runtime.bindings import meta
     from azure_functions_runtime.bindings.generic import GenericBinding
+    from azure_functions_runtime.http_v2 import HttpV2Registry
     from azure_functions_runtime.logging import logger as worker_logger
 
-    from tests.harness.worker import LoadedApp, http_datum, json_datum, load_app, string_datum
+    from tests.harness.worker import LoadedApp, json_datum, load_app, string_datum
     WORKER_MISSING = ""
 except ImportError:
     if sys.version_info >= (3, 13) and os.environ.get("CI", "").lower() == "true":
@@ -51,11 +55,15 @@ except ImportError:
 
 pytestmark = [pytest.mark.worker, pytest.mark.skipif(bool(WORKER_MISSING), reason=WORKER_MISSING)]
 
-ORIGIN = "http://localhost:7071"
+ORIGIN = "http://localhost:7071"  # the caller's origin (tests.harness.worker.CALLER_HOST)
 # The converter the worker picks for each binding the app uses. A durableClient parameter reaches the worker
 # annotated str (the Durable SDK's wrapper), and the worker binds a str/bytes parameter of a binding without implicit
 # output as "generic" (functions.py, validate_function_params): its own GenericBinding passes the client JSON through,
-# as DurableClientConverter would.
+# as DurableClientConverter would. With HTTP v2 the worker still looks the HTTP converters up by binding name and
+# decodes the host's trigger input with HttpRequestConverter (only its route parameters are used: sync_http_request),
+# but it checks the annotations against the extension's types (meta.INPUT/OUTPUT_TYPE_CHECK_OVERRIDE_MAP), swaps the
+# forwarded FastAPI Request in, and never encodes the return value with HttpResponseConverter
+# (handle_event.invocation_request: "if fi.return_type is not None and not http_v2_enabled").
 EXPECTED_CONVERTERS = {
     "httpTrigger": HttpRequestConverter, "http": HttpResponseConverter, "durableClient": GenericBinding,
     "orchestrationTrigger": OrchestrationTriggerConverter, "activityTrigger": ActivityTriggerConverter,
@@ -88,23 +96,77 @@ def test_every_binding_is_decoded_by_its_sdk_converter(worker_app: LoadedApp) ->
     assert seen == set(EXPECTED_CONVERTERS), "the app uses binding types this tier does not cover"
 
 
-def _http_response(datum: object) -> tuple[int, dict[str, str], bytes]:
-    """The HTTP return value as the worker sends it back (datum_as_proto reads these fields into RpcHttp)."""
-    assert datum.type == "http"
-    value = datum.value
-    headers = {k.lower(): v.value for k, v in value["headers"].items()}
-    return int(value["status_code"].value), headers, value["body"].value
+def test_the_extension_turns_http_v2_on_and_the_worker_checks_its_types(worker_app: LoadedApp) -> None:
+    """Importing azurefunctions.extensions.http.fastapi (the app does) is what HttpV2FeatureChecker looks for; the
+    worker then reports streaming on (at init it would add HttpUri to its capabilities and start the web server),
+    and checks HTTP annotations against the extension's types only."""
+    import azurefunctions.extensions.base as ext_base
+    from fastapi import Request as FastApiRequest
+    from fastapi.responses import StreamingResponse
+
+    assert ext_base.HttpV2FeatureChecker.http_v2_enabled()
+    assert ext_base.ModuleTrackerMeta.get_module() == "azurefunctions.extensions.http.fastapi.web"
+    assert HttpV2Registry.http_v2_enabled() and HttpV2Registry.ext_base() is ext_base
+    assert meta.check_input_type_annotation("httpTrigger", FastApiRequest, False)
+    assert not meta.check_input_type_annotation("httpTrigger", func.HttpRequest, False)
+    assert meta.check_output_type_annotation("http", StreamingResponse)
+    assert not meta.check_output_type_annotation("http", func.HttpResponse)
+    http_functions = {name for name, info in worker_app.loaded.items() if info.is_http_func}
+    assert http_functions == {name for name, info in worker_app.loaded.items() if "req" in info.input_types}
+    assert all(info.input_types["req"].pytype is FastApiRequest for info in worker_app.loaded.values()
+               if info.is_http_func)
+
+
+def test_the_worker_refuses_a_classic_http_function_in_a_streaming_app() -> None:
+    """The no-mixing rule as the worker enforces it: once the extension is in, a func.HttpRequest function does not
+    load (tests/apps/mixed_app.py), so one forgotten blueprint would take its routes down, not stream."""
+    mixed = load_app("tests/apps/mixed_app.py")
+    assert set(mixed.loaded) == {"on_fastapi_types"}
+    assert "do not match the corresponding function parameter's Python type annotation HttpRequest" in \
+        mixed.refused["on_classic_types"]
+
+
+def test_a_streamed_response_reaches_the_caller_while_the_function_runs() -> None:
+    """Through the worker's own HTTP v2 path (its web server, http_coordinator), a StreamingResponse goes out
+    chunk by chunk: the test app sends its second chunk only after the caller has read the first
+    (tests/apps/streaming_app.py); a buffered response would read "timed out" there."""
+    from tests.apps import gate
+
+    streaming = load_app("tests/apps/streaming_app.py")
+    assert not streaming.refused
+    gate.FIRST_CHUNK_READ.clear()
+    try:
+        with streaming.http("stream_chunks", "GET", "/api/stream") as response:
+            assert response.status_code == 200, response.read()
+            assert response.headers["content-type"].startswith("text/event-stream")
+            assert "content-length" not in response.headers  # chunked: the server did not wait for the end
+            chunks = response.iter_raw()
+            first = next(chunks)
+            gate.FIRST_CHUNK_READ.set()
+            rest = b"".join(chunks)
+    finally:
+        gate.FIRST_CHUNK_READ.set()
+    assert (first, rest) == (b"data: first\n\n", b"data: released\n\n")
+    assert streaming.last_invocation is not None and streaming.last_invocation.exception(timeout=5) is None
+
+
+def _http(worker_app: LoadedApp, durable_host: FakeDurableHost, name: str, method: str, path: str,
+          **kwargs: object) -> tuple[int, dict[str, str], bytes]:
+    """One HTTP function with its Durable client through the worker's HTTP v2 path: status, headers, body."""
+    with worker_app.http(name, method, path, inputs={"client": string_datum(durable_host.client_binding())},
+                         **kwargs) as response:
+        return response.status_code, dict(response.headers), response.read()
 
 
 def _start_turn(worker_app: LoadedApp, durable_host: FakeDurableHost, message: str) -> tuple[dict, object]:
     body = json.dumps({"message": message}, ensure_ascii=False).encode()
-    request = http_datum("POST", f"{ORIGIN}/api/chat", body=body,
-                         headers={"content-type": "application/json", "host": "localhost:7071"})
-    answer = worker_app.invoke("chat_post", {"req": request, "client": string_datum(durable_host.client_binding())})
-    status, headers, raw = _http_response(answer)
+    status, headers, raw = _http(worker_app, durable_host, "chat_post", "POST", "/api/chat", body=body,
+                                 headers={"content-type": "application/json"})
     assert status == 202, raw
     assert headers["content-type"].startswith("application/json")
     started = json.loads(raw)
+    # The caller's origin (X-Forwarded-Host), not the worker's web server the request reached.
+    assert started["status_url"] == headers["location"] == f"{ORIGIN}/api/chat/{started['turn_id']}"
     return started, durable_host.instances[started["turn_id"]]
 
 
@@ -121,17 +183,12 @@ def test_http_route_parameters_and_query_reach_the_function(worker_app: LoadedAp
     durable_host.hold()
     started, _ = _start_turn(worker_app, durable_host, "hi")
     turn_id = started["turn_id"]
-    request = http_datum("GET", f"{ORIGIN}/api/chat/{turn_id}?wait=0", query={"wait": "0"},
-                         route_params={"turn_id": turn_id})
-    answer = worker_app.invoke("chat_turn_status", {"req": request,
-                                                    "client": string_datum(durable_host.client_binding())})
-    status, _, raw = _http_response(answer)
+    status, _, raw = _http(worker_app, durable_host, "chat_turn_status", "GET", f"/api/chat/{turn_id}?wait=0",
+                           route_params={"turn_id": turn_id})
     assert status == 200 and json.loads(raw)["turn_id"] == turn_id, raw
     thread_id = started["thread_id"]
-    bad = http_datum("GET", f"{ORIGIN}/api/threads/{thread_id}/messages?limit=abc", query={"limit": "abc"},
-                     route_params={"thread_id": thread_id})
-    status, _, raw = _http_response(worker_app.invoke("thread_messages", {
-        "req": bad, "client": string_datum(durable_host.client_binding())}))
+    status, _, raw = _http(worker_app, durable_host, "thread_messages", "GET",
+                           f"/api/threads/{thread_id}/messages?limit=abc", route_params={"thread_id": thread_id})
     assert status == 400 and json.loads(raw)["error"]["code"] == "invalid_query", raw
 
 

@@ -15,6 +15,7 @@ import json
 import queue
 import re
 import threading
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,8 +23,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-import azure.functions as func
+from starlette.requests import Request
 
+from .http import HttpAnswer, call_async
 from .replay import Harness, ReplayResult, VirtualClock
 
 SYSTEM_KEY = "SYSTEMKEY-never-show-me-0123456789"
@@ -372,32 +374,53 @@ def _parse_time(text: str | None) -> datetime | None:
 
 def reset_durable_client_session() -> None:
     """The SDK keeps one aiohttp session and one asyncio.Lock per process; both bind to the event loop that
-    first used them. Tests run each invocation in a fresh loop, so start each with fresh ones."""
+    first used them. In the worker that is the one loop every invocation runs on; tests run invocations on fresh
+    loops (asyncio.run) and on the loops of local web servers (LocalFunctionsHost, the worker tier), sometimes at
+    once: so the harness gives each event loop its own session, with the SDK's own settings."""
     from azure.durable_functions.models.utils import http_utils
 
-    http_utils._client_session = None
-    http_utils._session_lock = asyncio.Lock()
+    if http_utils._get_session is not _session_of_this_loop:
+        http_utils._get_session = _session_of_this_loop
+
+
+_SESSIONS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
+
+
+async def _session_of_this_loop() -> Any:
+    import aiohttp
+
+    loop = asyncio.get_running_loop()
+    session = _SESSIONS.get(loop)
+    if session is None or session.closed:
+        # As http_utils._get_session configures it (azure-functions-durable 1.7).
+        session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=240, sock_connect=10, sock_read=None),
+            connector=aiohttp.TCPConnector(limit=30, limit_per_host=30, enable_cleanup_closed=True))
+        _SESSIONS[loop] = session
+    return session
 
 
 async def _close_durable_client_session() -> None:
-    from azure.durable_functions.models.utils import http_utils
+    """Close this event loop's session (before the loop ends: aiohttp warns about a session left open)."""
+    session = _SESSIONS.pop(asyncio.get_running_loop(), None)
+    if session is not None and not session.closed:
+        await session.close()
 
-    await http_utils._close_session()
 
-
-def invoke_http(wrapper: Callable[..., Any], request: func.HttpRequest, client_binding: str) -> func.HttpResponse:
+def invoke_http(wrapper: Callable[..., Any], request: Request, client_binding: str) -> HttpAnswer:
     """Call an HTTP function (the worker-facing callable from the function index) with a durable client input
-    the way the worker does: keyword arguments, the binding as a JSON string."""
+    the way the worker does: keyword arguments, the binding as a JSON string. The response is read whole (a
+    streamed one chunk by chunk: HttpAnswer.chunks) on the same event loop, before the Durable session closes."""
     return invoke_http_many(wrapper, [request], client_binding)[0]
 
 
-def invoke_http_many(wrapper: Callable[..., Any], requests: list[func.HttpRequest], client_binding: str
-                     ) -> list[func.HttpResponse]:
+def invoke_http_many(wrapper: Callable[..., Any], requests: list[Request], client_binding: str
+                     ) -> list[HttpAnswer]:
     """Call an HTTP function for each request, all at once on one event loop (concurrent callers)."""
 
-    async def call_all() -> list[func.HttpResponse]:
+    async def call_all() -> list[HttpAnswer]:
         try:
-            return list(await asyncio.gather(*(wrapper(req=r, client=client_binding) for r in requests)))
+            return list(await asyncio.gather(*(call_async(wrapper, r, client=client_binding) for r in requests)))
         finally:
             await _close_durable_client_session()
 

@@ -12,17 +12,20 @@ import asyncio
 import inspect
 import json
 import re
+import socket
 import threading
+import time
+import urllib.request
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
-from urllib.request import Request, urlopen
+from urllib.request import urlopen
 
 import azure.functions as func
+import uvicorn
+from azurefunctions.extensions.http.fastapi import Request, RequestSynchronizer, Response, WebApp
 
-from .durable_host import FakeDurableHost, invoke_http
-from .functions import bindings, function_index, http_function
+from .durable_host import FakeDurableHost, _close_durable_client_session, reset_durable_client_session
+from .functions import function_index
 
 ROUTE_PREFIX = "api"
 
@@ -48,11 +51,13 @@ def _compile(template: str) -> re.Pattern[str]:
     return re.compile("".join(parts))
 
 
-def routes() -> list[Route]:
-    """The app's HTTP routes, the most specific (most literal segments) first, as the host orders them."""
+def routes(index: dict[str, func.Function] | None = None) -> list[Route]:
+    """The HTTP routes of an app (function_app's by default), the most specific (most literal segments) first, as
+    the host orders them."""
+    index = function_index() if index is None else index
     found = []
-    for name in function_index():
-        found_bindings = bindings(name)
+    for name, function in index.items():
+        found_bindings = json.loads(function.get_function_json())["bindings"]
         trigger = next((b for b in found_bindings if b["type"] == "httpTrigger"), None)
         if trigger is None:
             continue
@@ -64,29 +69,52 @@ def routes() -> list[Route]:
 
 
 class LocalFunctionsHost:
-    def __init__(self, durable: FakeDurableHost, *, function_key: str | None = None) -> None:
+    """The app's HTTP functions behind a real HTTP server, served the way the worker serves them with the FastAPI
+    extension: the extension's own ``WebApp`` (FastAPI, one catch-all route) on uvicorn, each request matched to
+    its function by the function index, its route parameters synced into the request as the worker does
+    (``RequestSynchronizer.sync_route_params``), and the function's own Response sent back, a streamed one chunk
+    by chunk. One event loop (the server's) runs every invocation, as in the worker."""
+
+    def __init__(self, durable: FakeDurableHost, *, function_key: str | None = None,
+                 index: dict[str, func.Function] | None = None) -> None:
+        """``index``: the functions to serve by name (function_app's by default; a test app's, say)."""
         self.durable = durable
         self.function_key = function_key
-        self.routes = routes()
+        self.index = function_index() if index is None else index
+        self.routes = routes(self.index)
         self.requests: list[tuple[str, str, int]] = []
-        # The Durable SDK keeps one HTTP session per process, bound to the event loop that made it, and the
-        # harness gives each invocation a fresh loop: invocations run one at a time so they cannot share one.
-        self._invoke_lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.bind(("127.0.0.1", 0))
+        web_app = WebApp()
+        web_app.route(self._serve)
+        self._server = uvicorn.Server(uvicorn.Config(web_app.get_app(), log_level="warning", access_log=False,
+                                                     lifespan="off", timeout_graceful_shutdown=1))
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return f"http://127.0.0.1:{self._socket.getsockname()[1]}"
+
+    async def _run(self) -> None:
+        reset_durable_client_session()
+        try:
+            await self._server.serve(sockets=[self._socket])
+        finally:
+            await _close_durable_client_session()
 
     def start(self) -> LocalFunctionsHost:
         self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the local functions host did not start")
+            time.sleep(0.01)
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+        self._socket.close()
 
     def __enter__(self) -> LocalFunctionsHost:
         return self.start()
@@ -96,60 +124,40 @@ class LocalFunctionsHost:
 
     # --- serving --------------------------------------------------------------------------------------------
 
-    def handle(self, method: str, target: str, headers: dict[str, str], body: bytes
-               ) -> tuple[int, dict[str, str], bytes]:
-        parts = urlsplit(target)
-        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        path = parts.path.removeprefix(f"/{ROUTE_PREFIX}/")
+    async def _serve(self, request: Request) -> Response:
+        response = await self.handle(request)
+        self.requests.append((request.method, request.url.path + (f"?{request.url.query}" if request.url.query
+                                                                   else ""), response.status_code))
+        return response
+
+    async def handle(self, request: Request) -> Response:
+        route, params = self.match(request.method, request.url.path)
+        if route is None:
+            return Response(status_code=404)
+        key = request.headers.get("x-functions-key") or request.query_params.get("code")
+        if not route.anonymous and self.function_key and key != self.function_key:
+            return Response(status_code=401)  # the host's answer: no body
+        RequestSynchronizer().sync_route_params(request, params)
+        fn = self.index[route.function].get_user_function()
+        if route.durable_client:
+            result = await fn(req=request, **{route.durable_client: self.durable.client_binding(self.url)})
+        elif inspect.iscoroutinefunction(fn):
+            result = await fn(req=request)
+        else:  # the worker runs a plain function on its thread pool
+            result = await asyncio.to_thread(fn, req=request)
+        assert isinstance(result, Response), f"{route.function} returned {type(result).__name__}"
+        return result
+
+    def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str]]:
+        """The function the host routes ``method path`` to (``api/`` prefix from host.json), and its route
+        parameters."""
+        if not path.startswith(f"/{ROUTE_PREFIX}/"):
+            return None, {}
         for route in self.routes:
-            match = route.pattern.fullmatch(path) if parts.path.startswith(f"/{ROUTE_PREFIX}/") else None
-            if match is None or method not in route.methods:
-                continue
-            if not route.anonymous and self.function_key and self.function_key not in (
-                    headers.get("x-functions-key"), query.get("code")):
-                return 401, {}, b""
-            request = func.HttpRequest(method=method, url=f"{self.url}{target}", headers=headers, params=query,
-                                       route_params=match.groupdict(), body=body)
-            return self._invoke(route, request)
-        return 404, {}, b""
-
-    def _invoke(self, route: Route, request: func.HttpRequest) -> tuple[int, dict[str, str], bytes]:
-        fn = http_function(route.function)
-        with self._invoke_lock:
-            if route.durable_client:
-                response = invoke_http(fn, request, self.durable.client_binding(self.url))
-            else:
-                response = fn(req=request)
-                if inspect.isawaitable(response):
-                    response = asyncio.run(response)
-        headers = dict(response.headers.items())
-        if response.get_body() and not any(k.lower() == "content-type" for k in headers):
-            headers["Content-Type"] = f"{response.mimetype}; charset={response.charset}"
-        return response.status_code, headers, response.get_body()
-
-    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
-        host = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:  # keep test output quiet
-                pass
-
-            def _serve(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                headers = {k.lower(): v for k, v in self.headers.items()}
-                status, out_headers, out = host.handle(self.command, self.path, headers, body)
-                host.requests.append((self.command, self.path, status))
-                self.send_response(status)
-                for name, value in out_headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(out)))
-                self.end_headers()
-                self.wfile.write(out)
-
-            do_GET = do_POST = do_DELETE = do_PUT = _serve  # noqa: N815
-
-        return Handler
+            found = route.pattern.fullmatch(path.removeprefix(f"/{ROUTE_PREFIX}/"))
+            if found is not None and method in route.methods:
+                return route, found.groupdict()
+        return None, {}
 
     # --- a client for the tests themselves (another browser tab, say) ----------------------------------------
 
@@ -158,7 +166,7 @@ class LocalFunctionsHost:
         headers = {"Content-Type": "application/json"}
         if self.function_key:
             headers["x-functions-key"] = self.function_key
-        request = Request(f"{self.url}{path}", data=data, method=method, headers=headers)
+        request = urllib.request.Request(f"{self.url}{path}", data=data, method=method, headers=headers)
         try:
             with urlopen(request, timeout=30) as response:
                 raw = response.read()

@@ -13,7 +13,6 @@ from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
 
-import azure.functions as func
 from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
@@ -21,6 +20,7 @@ from referencing.jsonschema import DRAFT202012
 from travel_assistant.static_files import OPENAPI_FILE
 
 from .functions import bindings, function_index
+from .http import HttpAnswer
 
 DOC_URI = "urn:travel-assistant:openapi"
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -79,7 +79,7 @@ class Contract:
     def http_routes(self) -> dict[tuple[str, str], str]:
         return dict(self._routes)
 
-    def validate(self, path: str, method: str, response: func.HttpResponse) -> Any:
+    def validate(self, path: str, method: str, response: HttpAnswer) -> Any:
         """Check one response against the document; returns its JSON body (None when it has none)."""
         status = str(response.status_code)
         documented = self.responses(path, method)
@@ -88,17 +88,17 @@ class Contract:
         for header, header_spec in spec.get("headers", {}).items():
             if header_spec.get("required"):
                 assert response.headers.get(header), f"{method.upper()} {path} {status}: no {header} header"
-        raw = response.get_body()
+        raw = response.body
         content = spec.get("content")
         if not content:
             assert raw == b"", f"{method.upper()} {path} {status} is documented without a body"
             return None
         if any("contentMediaType" in c.get("schema", {}) for c in content.values()):
             # a file: one of the documented types, its bytes as they came
-            assert response.mimetype in content, f"{method.upper()} {path} {status}: {response.mimetype}"
+            assert response.media_type in content, f"{method.upper()} {path} {status}: {response.media_type}"
             return raw
         media_type = next(iter(content))
-        assert response.mimetype == media_type, f"{method.upper()} {path} {status}: {response.mimetype}"
+        assert response.media_type == media_type, f"{method.upper()} {path} {status}: {response.media_type}"
         body = json.loads(raw)
         errors = self.schema_errors(_pointer("paths", path, method, "responses", status, "content", media_type,
                                              "schema"), body)
@@ -124,7 +124,7 @@ class Recorder:
         self.contract, self.path, self.method = contract, path, method
         self.seen: set[str] = set()
 
-    def check(self, response: func.HttpResponse) -> Any:
+    def check(self, response: HttpAnswer) -> Any:
         body = self.contract.validate(self.path, self.method, response)
         self.seen.add(str(response.status_code))
         return body
