@@ -116,3 +116,11 @@ def test_the_document_lists_the_route_with_its_events() -> None:
     text = json.dumps(contract.document)
     for name in ("progress", "text.delta", "done", "error", "Last-Event-ID", "invalid_last_event_id"):
         assert name in text
+
+
+def test_the_worker_loads_the_events_function_with_the_fastapi_types() -> None:
+    """The Python worker library (3.13) indexes and validates the function: FastAPI Request in, a Response out, the
+    durable client as str."""
+    worker = pytest.importorskip("tests.harness.worker", reason="the worker library runs in .venv313 (3.13)")
+    loaded = worker.load_app()
+    assert "chat_turn_events" in loaded.loaded, loaded.refused.get("chat_turn_events")

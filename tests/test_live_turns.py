@@ -219,3 +219,18 @@ def test_a_turn_nobody_watches_polls_as_before(world: World, host: LiveHost) -> 
     assert result.output["status"] == "completed" and not host.raised
     assert max(model_done_to_poll(world, result)) <= 1.0  # the first seconds of each step are polled every second
     assert len(result.calls("poll_model_turn")) > 2
+
+
+@pytest.mark.parametrize("world", ["responses"], indirect=True)
+def test_two_viewers_raise_each_event_twice_and_the_turn_is_none_the_worse(world: World, host: LiveHost,
+                                                                          push: None) -> None:
+    world.model.set_script(tool_turn())
+    turn_id, _ = host.start_turn(world, "大阪出張")
+    binding = host.client_binding()
+    one, two = run(watch(binding, turn_id), watch(binding, turn_id))
+    result = host.result(turn_id)
+    assert one.events[-1].data["status"] == two.events[-1].data["status"] == "completed"
+    responses = list(world.model.responses_api.responses)
+    assert sorted(name for _, name, _ in host.raised) == sorted(step_done_event(r) for r in responses * 2)
+    assert len(result.calls("poll_model_turn")) == len(responses)  # the duplicates drove no extra poll
+    assert all(lag < 1.0 for lag in model_done_to_poll(world, result))
