@@ -16,12 +16,10 @@ from tests.harness.functions import http_function
 from tests.harness.http import json_body, request
 from tests.harness.openapi_contract import Contract
 from tests.harness.world import World
-from tests.live_helpers import EMPLOYEE, LiveHost, run, watch
-from tests.live_helpers import Answer as Stream
+from tests.live_helpers import EMPLOYEE, PATH, LiveHost, check_contract, run, watch
 
 pytestmark = pytest.mark.azurite
 
-PATH = "/api/chat/{turn_id}/events"
 UNKNOWN_TURN = "turn_" + "0" * 32
 
 
@@ -32,24 +30,6 @@ def status_body(host: LiveHost, turn_id: str, user: str = EMPLOYEE) -> Any:
                          host.client_binding())
     assert answer.status_code == 200
     return json_body(answer)
-
-
-def check_contract(contract: Contract, answer: Stream) -> None:
-    documented = contract.responses(PATH, "get")
-    assert str(answer.status) in documented
-    spec = documented[str(answer.status)]
-    media_type = next(iter(spec["content"]))
-    assert answer.headers["content-type"].split(";")[0] == media_type
-    if answer.body is not None:
-        pointer = "/".join(part.replace("/", "~1") for part in (
-            "paths", PATH, "get", "responses", str(answer.status), "content", media_type, "schema"))
-        assert not contract.schema_errors(pointer, answer.body), answer.body
-        return
-    schemas = {"progress": "Progress", "text.delta": "TextDelta", "done": "Turn", "error": "Error"}
-    for event in answer.events:
-        assert event.id, event
-        errors = contract.schema_errors(f"components/schemas/{schemas[event.name]}", event.data)
-        assert not errors, (event.name, errors)
 
 
 @pytest.fixture

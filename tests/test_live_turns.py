@@ -13,9 +13,10 @@ import pytest
 
 from devtools.fake_openai import Answer, CallTools, Hang
 from devtools.fake_openai.webhooks import new_secret
+from tests.harness.openapi_contract import Contract
 from tests.harness.replay import TIMER_FIRED
 from tests.harness.world import OWNER, World
-from tests.live_helpers import Event, LiveHost, run, watch
+from tests.live_helpers import Event, LiveHost, check_contract, run, watch
 from travel_assistant import runtime
 from travel_assistant.live import follow
 from travel_assistant.turn.waiting import PUSH_FALLBACK_DELAY_S, step_done_event
@@ -79,6 +80,7 @@ def test_the_reply_arrives_in_pieces_as_the_model_writes_it(world: World, host: 
     first_text = next(i for i, e in enumerate(events) if e.name == "text.delta")
     assert first_text < len(events) - 1
     assert_no_repeats(events)
+    check_contract(Contract(), answer)
     assert not world.model.problems
 
 
