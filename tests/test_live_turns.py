@@ -5,7 +5,9 @@ the model's text as the fake writes it and reads the turn's status as the orches
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,10 +15,11 @@ import pytest
 
 from devtools.fake_openai import Answer, CallTools, Hang
 from devtools.fake_openai.webhooks import new_secret
+from tests.harness.functions import http_function
 from tests.harness.openapi_contract import Contract
 from tests.harness.replay import TIMER_FIRED
 from tests.harness.world import OWNER, World
-from tests.live_helpers import Event, LiveHost, check_contract, run, watch
+from tests.live_helpers import Event, LiveHost, check_contract, events_request, run, watch
 from travel_assistant import runtime
 from travel_assistant.live import follow
 from travel_assistant.turn.waiting import PUSH_FALLBACK_DELAY_S, step_done_event
@@ -236,3 +239,36 @@ def test_two_viewers_raise_each_event_twice_and_the_turn_is_none_the_worse(world
     assert sorted(name for _, name, _ in host.raised) == sorted(step_done_event(r) for r in responses * 2)
     assert len(result.calls("poll_model_turn")) == len(responses)  # the duplicates drove no extra poll
     assert all(lag < 1.0 for lag in model_done_to_poll(world, result))
+
+
+@pytest.mark.parametrize("world", ["responses"], indirect=True)
+def test_the_response_streams_through_asgi_as_the_turn_runs(world: World, host: LiveHost) -> None:
+    """Run as the ASGI app the FastAPI extension serves: the headers and the first events leave while the turn still
+    runs (nothing buffers the body until the end)."""
+    world.model.set_script([Answer(REPLY, duration_s=5)])
+    turn_id, _ = host.start_turn(world, "大阪出張")
+    sent: list[tuple[float, dict[str, Any]]] = []
+
+    async def serve() -> None:
+        response = await http_function("chat_turn_events")(req=events_request(turn_id), client=host.client_binding())
+        finished = asyncio.Event()
+
+        async def receive() -> dict[str, Any]:
+            await finished.wait()  # the client stays until the server ends the response
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append((time.monotonic(), message))
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                finished.set()
+
+        await response(events_request(turn_id).scope, receive, send)
+
+    run(serve())
+    assert sent[0][1]["type"] == "http.response.start" and sent[0][1]["status"] == 200
+    headers = {k.decode(): v.decode() for k, v in sent[0][1]["headers"]}
+    assert headers["content-type"] == "text/event-stream; charset=utf-8" and "content-length" not in headers
+    bodies = [(at, m["body"]) for at, m in sent if m["type"] == "http.response.body" and m.get("body")]
+    first_text = next(at for at, body in bodies if b"event: text.delta" in body)
+    ended = next(at for at, body in bodies if b"event: done" in body)
+    assert len(bodies) > 5 and ended - first_text > 0.1  # the text left in pieces, long before the end
