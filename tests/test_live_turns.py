@@ -272,3 +272,20 @@ def test_the_response_streams_through_asgi_as_the_turn_runs(world: World, host: 
     first_text = next(at for at, body in bodies if b"event: text.delta" in body)
     ended = next(at for at, body in bodies if b"event: done" in body)
     assert len(bodies) > 5 and ended - first_text > 0.1  # the text left in pieces, long before the end
+
+
+@pytest.mark.parametrize("world", ["responses"], indirect=True)
+def test_a_quiet_model_stream_is_waited_for_not_given_up(world: World, host: LiveHost,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A model that is silent for longer than the client's read timeout (reasoning before it writes): each
+    timed-out read is reopened from where it was, however often, and the text still arrives."""
+    monkeypatch.setenv("MODEL_REQUEST_TIMEOUT_SECONDS", "1")
+    runtime.reset()
+    text = "承知しました。"  # one piece, written 40 virtual s (4 real s) into the step
+    world.model.set_script([Answer(text, duration_s=80)])
+    turn_id, _ = host.start_turn(world, "大阪出張")
+    [answer] = run(watch(host.client_binding(), turn_id))
+    host.result(turn_id)
+    assert "".join(deltas(answer.events, 0)) == text and answer.events[-1].data["reply"]["text"] == text
+    streams = [r for r in world.model.requests if r.method == "GET" and r.query.get("stream") == "true"]
+    assert len(streams) > 3  # more than the attempts a stream that cannot be read gets
