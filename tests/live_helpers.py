@@ -18,6 +18,7 @@ from fastapi import Request
 
 from tests.harness.durable_host import FakeDurableHost, _close_durable_client_session, reset_durable_client_session
 from tests.harness.functions import activities, http_function, orchestrators
+from tests.harness.openapi_contract import Contract
 from tests.harness.replay import VirtualClock
 from tests.harness.world import OWNER, World
 from travel_assistant import runtime
@@ -27,6 +28,8 @@ from travel_assistant.turn.contract import TurnInput
 from travel_assistant.webhooks.model import push_configured
 
 EMPLOYEE = "employee-1"  # the principal whose owner key is tests.harness.world.OWNER
+PATH = "/api/chat/{turn_id}/events"
+EVENT_SCHEMAS = {"progress": "Progress", "text.delta": "TextDelta", "done": "Turn", "error": "Error"}
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,24 @@ def run(*coroutines: Any) -> list[Any]:
 
     reset_durable_client_session()
     return asyncio.run(all_of())
+
+
+def check_contract(contract: Contract, answer: Answer) -> None:
+    """The answer is one openapi/openapi.json documents: status, media type, and each event's data."""
+    documented = contract.responses(PATH, "get")
+    assert str(answer.status) in documented
+    spec = documented[str(answer.status)]
+    media_type = next(iter(spec["content"]))
+    assert answer.headers["content-type"].split(";")[0] == media_type
+    if answer.body is not None:
+        pointer = "/".join(part.replace("/", "~1") for part in (
+            "paths", PATH, "get", "responses", str(answer.status), "content", media_type, "schema"))
+        assert not contract.schema_errors(pointer, answer.body), answer.body
+        return
+    for event in answer.events:
+        assert event.id, event
+        errors = contract.schema_errors(f"components/schemas/{EVENT_SCHEMAS[event.name]}", event.data)
+        assert not errors, (event.name, errors)
 
 
 class LiveHost(FakeDurableHost):

@@ -16,12 +16,10 @@ from tests.harness.functions import http_function
 from tests.harness.http import json_body, request
 from tests.harness.openapi_contract import Contract
 from tests.harness.world import World
-from tests.live_helpers import EMPLOYEE, LiveHost, run, watch
-from tests.live_helpers import Answer as Stream
+from tests.live_helpers import EMPLOYEE, PATH, LiveHost, check_contract, run, watch
 
 pytestmark = pytest.mark.azurite
 
-PATH = "/api/chat/{turn_id}/events"
 UNKNOWN_TURN = "turn_" + "0" * 32
 
 
@@ -32,24 +30,6 @@ def status_body(host: LiveHost, turn_id: str, user: str = EMPLOYEE) -> Any:
                          host.client_binding())
     assert answer.status_code == 200
     return json_body(answer)
-
-
-def check_contract(contract: Contract, answer: Stream) -> None:
-    documented = contract.responses(PATH, "get")
-    assert str(answer.status) in documented
-    spec = documented[str(answer.status)]
-    media_type = next(iter(spec["content"]))
-    assert answer.headers["content-type"].split(";")[0] == media_type
-    if answer.body is not None:
-        pointer = "/".join(part.replace("/", "~1") for part in (
-            "paths", PATH, "get", "responses", str(answer.status), "content", media_type, "schema"))
-        assert not contract.schema_errors(pointer, answer.body), answer.body
-        return
-    schemas = {"progress": "Progress", "text.delta": "TextDelta", "done": "Turn", "error": "Error"}
-    for event in answer.events:
-        assert event.id, event
-        errors = contract.schema_errors(f"components/schemas/{schemas[event.name]}", event.data)
-        assert not errors, (event.name, errors)
 
 
 @pytest.fixture
@@ -116,3 +96,11 @@ def test_the_document_lists_the_route_with_its_events() -> None:
     text = json.dumps(contract.document)
     for name in ("progress", "text.delta", "done", "error", "Last-Event-ID", "invalid_last_event_id"):
         assert name in text
+
+
+def test_the_worker_loads_the_events_function_with_the_fastapi_types() -> None:
+    """The Python worker library (3.13) indexes and validates the function: FastAPI Request in, a Response out, the
+    durable client as str."""
+    worker = pytest.importorskip("tests.harness.worker", reason="the worker library runs in .venv313 (3.13)")
+    loaded = worker.load_app()
+    assert "chat_turn_events" in loaded.loaded, loaded.refused.get("chat_turn_events")

@@ -5,7 +5,9 @@ the model's text as the fake writes it and reads the turn's status as the orches
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,9 +15,11 @@ import pytest
 
 from devtools.fake_openai import Answer, CallTools, Hang
 from devtools.fake_openai.webhooks import new_secret
+from tests.harness.functions import http_function
+from tests.harness.openapi_contract import Contract
 from tests.harness.replay import TIMER_FIRED
 from tests.harness.world import OWNER, World
-from tests.live_helpers import Event, LiveHost, run, watch
+from tests.live_helpers import Event, LiveHost, check_contract, events_request, run, watch
 from travel_assistant import runtime
 from travel_assistant.live import follow
 from travel_assistant.turn.waiting import PUSH_FALLBACK_DELAY_S, step_done_event
@@ -79,6 +83,7 @@ def test_the_reply_arrives_in_pieces_as_the_model_writes_it(world: World, host: 
     first_text = next(i for i, e in enumerate(events) if e.name == "text.delta")
     assert first_text < len(events) - 1
     assert_no_repeats(events)
+    check_contract(Contract(), answer)
     assert not world.model.problems
 
 
@@ -219,3 +224,68 @@ def test_a_turn_nobody_watches_polls_as_before(world: World, host: LiveHost) -> 
     assert result.output["status"] == "completed" and not host.raised
     assert max(model_done_to_poll(world, result)) <= 1.0  # the first seconds of each step are polled every second
     assert len(result.calls("poll_model_turn")) > 2
+
+
+@pytest.mark.parametrize("world", ["responses"], indirect=True)
+def test_two_viewers_raise_each_event_twice_and_the_turn_is_none_the_worse(world: World, host: LiveHost,
+                                                                          push: None) -> None:
+    world.model.set_script(tool_turn())
+    turn_id, _ = host.start_turn(world, "大阪出張")
+    binding = host.client_binding()
+    one, two = run(watch(binding, turn_id), watch(binding, turn_id))
+    result = host.result(turn_id)
+    assert one.events[-1].data["status"] == two.events[-1].data["status"] == "completed"
+    responses = list(world.model.responses_api.responses)
+    assert sorted(name for _, name, _ in host.raised) == sorted(step_done_event(r) for r in responses * 2)
+    assert len(result.calls("poll_model_turn")) == len(responses)  # the duplicates drove no extra poll
+    assert all(lag < 1.0 for lag in model_done_to_poll(world, result))
+
+
+@pytest.mark.parametrize("world", ["responses"], indirect=True)
+def test_the_response_streams_through_asgi_as_the_turn_runs(world: World, host: LiveHost) -> None:
+    """Run as the ASGI app the FastAPI extension serves: the headers and the first events leave while the turn still
+    runs (nothing buffers the body until the end)."""
+    world.model.set_script([Answer(REPLY, duration_s=5)])
+    turn_id, _ = host.start_turn(world, "大阪出張")
+    sent: list[tuple[float, dict[str, Any]]] = []
+
+    async def serve() -> None:
+        response = await http_function("chat_turn_events")(req=events_request(turn_id), client=host.client_binding())
+        finished = asyncio.Event()
+
+        async def receive() -> dict[str, Any]:
+            await finished.wait()  # the client stays until the server ends the response
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append((time.monotonic(), message))
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                finished.set()
+
+        await response(events_request(turn_id).scope, receive, send)
+
+    run(serve())
+    assert sent[0][1]["type"] == "http.response.start" and sent[0][1]["status"] == 200
+    headers = {k.decode(): v.decode() for k, v in sent[0][1]["headers"]}
+    assert headers["content-type"] == "text/event-stream; charset=utf-8" and "content-length" not in headers
+    bodies = [(at, m["body"]) for at, m in sent if m["type"] == "http.response.body" and m.get("body")]
+    first_text = next(at for at, body in bodies if b"event: text.delta" in body)
+    ended = next(at for at, body in bodies if b"event: done" in body)
+    assert len(bodies) > 5 and ended - first_text > 0.1  # the text left in pieces, long before the end
+
+
+@pytest.mark.parametrize("world", ["responses"], indirect=True)
+def test_a_quiet_model_stream_is_waited_for_not_given_up(world: World, host: LiveHost,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A model that is silent for longer than the client's read timeout (reasoning before it writes): each
+    timed-out read is reopened from where it was, however often, and the text still arrives."""
+    monkeypatch.setenv("MODEL_REQUEST_TIMEOUT_SECONDS", "1")
+    runtime.reset()
+    text = "承知しました。"  # one piece, written 40 virtual s (4 real s) into the step
+    world.model.set_script([Answer(text, duration_s=80)])
+    turn_id, _ = host.start_turn(world, "大阪出張")
+    [answer] = run(watch(host.client_binding(), turn_id))
+    host.result(turn_id)
+    assert "".join(deltas(answer.events, 0)) == text and answer.events[-1].data["reply"]["text"] == text
+    streams = [r for r in world.model.requests if r.method == "GET" and r.query.get("stream") == "true"]
+    assert len(streams) > 3  # more than the attempts a stream that cannot be read gets

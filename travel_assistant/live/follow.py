@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ErrorCode
-from ..model.errors import ModelError
+from ..model.errors import ModelError, ModelErrorKind
 from ..model.port import RunEvent, RunEventKind
 from ..redaction import redact
 from ..turn.liveness import TurnSnapshot
@@ -143,7 +143,7 @@ class _Connection:
             self.position = self.position.in_run(round_, run_id)
         starting_after = self.position.starting_after
         relay: Relay[RunEvent] = Relay(lambda: self.f.open_run_stream(run_id, starting_after))
-        relayed = ended = False
+        relayed = ended = quiet = False
         try:
             while (remaining := self.remaining()) > 0:
                 item = await relay.next(min(self.f.keep_alive_s, remaining))
@@ -164,12 +164,17 @@ class _Connection:
         except StopAsyncIteration:
             pass  # the stream ended before the response did (a cut): the next pass opens it again from here
         except ModelError as exc:
-            logger.info("the stream of run %s (turn %s) failed: %s", run_id, self.f.turn_id, redact(exc.message))
+            # A read timeout is a quiet stream (a model reasoning before it writes), not one that cannot be read.
+            quiet = exc.kind is ModelErrorKind.TIMEOUT
+            logger.info("the stream of run %s (turn %s) ended: %s", run_id, self.f.turn_id, redact(exc.message))
+        except Exception as exc:  # the backend could not be built (settings), or the registry read failed
+            logger.warning("the stream of run %s (turn %s) could not be read: %s", run_id, self.f.turn_id,
+                           redact(str(exc))[:300])
         finally:
             relay.close()
         if ended:
             await self._step_done(run_id)
-        elif not relayed:
+        elif not relayed and not quiet:
             self.fruitless[run_id] = self.fruitless.get(run_id, 0) + 1
             wait = min(self.f.interval_s, self.remaining())
             if wait > 0:

@@ -80,7 +80,7 @@ def parse_last_event_id(header: str | None) -> Position:
     if header is None or not header.strip():
         return Position()
     match = _ID.fullmatch(header.strip()) if len(header) <= MAX_HEADER_CHARS else None
-    if match is None:
+    if match is None or (match.group(2) == NONE and match.group(3) != NONE):  # a sequence needs its run
         raise AppError(ErrorCode.INVALID_LAST_EVENT_ID,
                        "Last-Event-ID is not an id this stream sent; reconnect without it to start from the "
                        "beginning.", http_status=400)
