@@ -151,6 +151,7 @@ def test_the_reply_appears_as_the_model_writes_it_and_ends_as_the_status_route_h
     page.screenshot(path=str(artifacts / "chat-page-live.png"))
 
     reply = finished_reply(page)
+    seen = requests_for(live_app, turn_id)  # the page's requests (before this test reads the status itself)
     status, turn = live_app.host.call("GET", f"/api/chat/{turn_id}")
     assert status == 200 and turn["status"] == "completed"
     assert turn["reply"]["text"] == LIVE_REPLY
@@ -159,13 +160,12 @@ def test_the_reply_appears_as_the_model_writes_it_and_ends_as_the_status_route_h
 
     records = page.evaluate("window.__replies")
     drafts = [r["text"] for r in records if r["draft"] and r["text"]]
-    assert len(set(drafts)) >= 3, records  # more than one piece, several times over
     for text in drafts:
-        assert final.startswith(text) and text != final, (text, final)  # a proper prefix of the end
+        assert final.startswith(text), (text, final)  # what was shown is what the reply begins with
+    assert len({text for text in drafts if text != final}) >= 3, records  # in pieces: several proper prefixes
     assert drafts == sorted(drafts, key=len)  # it only grows
     assert records[-1] == {"draft": False, "text": final}
 
-    seen = requests_for(live_app, turn_id)
     assert seen["events"] and set(seen["events"]) == {200}
     assert seen["status"] == []  # followed on the stream alone: no polling
     assert page.errors == []  # type: ignore[attr-defined]
