@@ -129,8 +129,9 @@ def send(page: Any, text: str) -> None:
 
 
 def assistant_messages(page: Any) -> Any:
-    """The assistant's answers (their text, without the "assistant" label)."""
-    return page.locator("#messages li.message.assistant .body")
+    """The assistant's finished answers (their text, without the "assistant" label; not a reply still being
+    written, which the page shows as li.message.assistant.draft until the turn's end replaces it)."""
+    return page.locator("#messages li.message.assistant:not(.draft) .body")
 
 
 def test_send_a_message_watch_progress_and_read_the_formatted_reply(browser: Any, app: App, artifacts: Path) -> None:
@@ -257,7 +258,9 @@ def test_a_busy_thread_is_409_and_the_page_follows_the_turn_that_holds_it(browse
     app.durable.hold()  # another tab asks something in the same thread, and that turn keeps running
     status, other = app.host.call("POST", "/api/chat", {"message": "別の端末からの質問", "thread_id": thread_id})
     assert status == 202
-    with page.expect_response(lambda r: r.url.endswith("/api/chat")) as refused:
+    # The page follows the turn that holds the thread, on that turn's events stream.
+    with page.expect_request(lambda r: r.url.endswith(f"/api/chat/{other['turn_id']}/events")), \
+            page.expect_response(lambda r: r.url.endswith("/api/chat")) as refused:
         send(page, "続きの質問")
     assert refused.value.status == 409
     expect(page.locator("#alert-text")).to_have_text(
@@ -265,8 +268,6 @@ def test_a_busy_thread_is_409_and_the_page_follows_the_turn_that_holds_it(browse
     expect(page.locator("#message")).to_have_value("続きの質問")  # kept, not lost
     expect(page.locator("#messages li.message.user")).to_have_count(1)
     expect(page.locator("#progress")).to_be_visible()
-    with page.expect_request(lambda r: r.url.endswith(f"/api/chat/{other['turn_id']}")):
-        pass  # the page follows the turn that holds the thread
     app.durable.release()
     # When it ends, the thread is reloaded: the other tab's question shows with its answer.
     expect(page.locator("#messages li .body")).to_have_text(
