@@ -46,9 +46,10 @@ def _live_rows(live: dict[str, Any] | None) -> list[str]:
     out += _table(["relay figure", "value"], [
         ["added by our relay per text piece, median / worst (s)",
          f"{_cell(live['relay_added_median_s'])} / {_cell(live['worst_relay_added_max_s'])}"],
-        [f"first event on the events route / a status read (medians of {opened['samples']}, ms)",
-         f"{_cell(opened['first_event_ms'])} / {_cell(opened['status_read_ms'])}"],
-        ["added time to first event (s) / ratio", f"{_cell(opened['added_s'])} / {_cell(opened['ratio'])}"],
+        *[[f"{state} turn: first event ({', '.join(f['first_event_kinds'])}) / a status read, ms (medians of "
+           f"{f['samples']}); added s, ratio", f"{_cell(f['first_event_ms'])} / {_cell(f['status_read_ms'])}; "
+                                               f"{_cell(f['added_s'])}, {_cell(f['ratio'])}"]
+          for state, f in (("running", opened["running"]), ("finished", opened["finished"]))],
     ])
     return out
 
