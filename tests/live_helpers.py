@@ -151,6 +151,12 @@ class LiveHost(FakeDurableHost):
                          durations=lambda name, payload: times.get(name, 0.0))
         self.speed, self.tick_s = speed, tick_s
         self._paced: set[str] = set()
+        self.status_reads_fail = False  # set: status queries answer 503, as an extension that is down would
+
+    def dispatch(self, method: str, path: str, query: dict[str, str], raw: bytes) -> Any:
+        if self.status_reads_fail and method == "GET" and path.startswith("/durabletask/instances/"):
+            return 503, {"Message": "The task hub is unavailable"}
+        return super().dispatch(method, path, query, raw)
 
     def _watched(self, handle: Callable[[str], str]) -> Callable[[str], str]:
         def episode(context: str) -> str:

@@ -17,6 +17,7 @@ from tests.harness.http import json_body, request
 from tests.harness.openapi_contract import Contract
 from tests.harness.world import World
 from tests.live_helpers import EMPLOYEE, PATH, LiveHost, check_contract, run, watch
+from travel_assistant import runtime
 
 pytestmark = pytest.mark.azurite
 
@@ -104,3 +105,21 @@ def test_the_worker_loads_the_events_function_with_the_fastapi_types() -> None:
     worker = pytest.importorskip("tests.harness.worker", reason="the worker library runs in .venv313 (3.13)")
     loaded = worker.load_app()
     assert "chat_turn_events" in loaded.loaded, loaded.refused.get("chat_turn_events")
+
+
+@pytest.mark.parametrize("world", ["responses"], indirect=True)
+def test_no_sign_in_is_401_and_an_unreachable_runtime_is_503(world: World, host: LiveHost,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REQUIRE_AUTHENTICATED_USER", "true")
+    runtime.reset()
+    [unsigned] = run(watch(host.client_binding(), UNKNOWN_TURN, user=None))
+    assert unsigned.status == 401 and unsigned.body["error"]["code"] == "unauthenticated"
+    monkeypatch.setenv("REQUIRE_AUTHENTICATED_USER", "false")
+    runtime.reset()
+    binding = json.loads(host.client_binding())
+    binding["rpcBaseUrl"] = "http://127.0.0.1:9/durabletask/"  # the Durable extension does not answer
+    [down] = run(watch(json.dumps(binding), UNKNOWN_TURN))
+    assert down.status == 503 and down.body["error"]["code"] == "orchestration_unavailable"
+    assert down.headers["retry-after"] == "2"
+    for answer in (unsigned, down):
+        check_contract(Contract(), answer)

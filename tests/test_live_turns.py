@@ -289,3 +289,23 @@ def test_a_quiet_model_stream_is_waited_for_not_given_up(world: World, host: Liv
     assert "".join(deltas(answer.events, 0)) == text and answer.events[-1].data["reply"]["text"] == text
     streams = [r for r in world.model.requests if r.method == "GET" and r.query.get("stream") == "true"]
     assert len(streams) > 3  # more than the attempts a stream that cannot be read gets
+
+
+@pytest.mark.parametrize("world", ["responses"], indirect=True)
+def test_a_status_that_cannot_be_read_ends_the_stream_with_an_error_event(world: World, host: LiveHost) -> None:
+    world.model.set_script(tool_turn())
+    turn_id, _ = host.start_turn(world, "大阪出張")
+
+    def fail_once_watched(events: list[Event]) -> bool:
+        host.status_reads_fail = bool(events)  # the first status read worked, every later one fails
+        return False
+
+    [answer] = run(watch(host.client_binding(), turn_id, stop=fail_once_watched))
+    host.status_reads_fail = False
+    host.result(turn_id)
+    error = answer.events[-1]
+    assert error.name == "error" and error.data == {"error": {
+        "code": "orchestration_unavailable", "message": "The turn status is unavailable; follow the turn on its "
+                                                        "status URL."}}
+    assert error.id and not answer.named("done")
+    check_contract(Contract(), answer)
