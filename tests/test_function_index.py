@@ -146,3 +146,19 @@ def test_health_is_an_anonymous_get_route_the_fallback_does_not_shadow() -> None
     # comes last and takes /api/health only for methods the health route does not declare.
     taking_get = [r.function for r in routes() if r.pattern.fullmatch("health") and "GET" in r.methods]
     assert taking_get[0] == "health_check" and taking_get[-1] == FALLBACK_FUNCTION
+
+
+def test_every_http_function_uses_the_fastapi_extension_types() -> None:
+    """HTTP streaming needs the FastAPI extension, and the worker does not support mixing its types with
+    func.HttpRequest/func.HttpResponse in one app, blueprints included (docs/runtime.md, "HTTP on FastAPI types")."""
+    import typing
+
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+    http_functions = [name for name in function_index() if trigger_type(name) == "httpTrigger"]
+    assert len(http_functions) >= 10
+    for name in http_functions:
+        hints = typing.get_type_hints(function_index()[name].get_user_function())
+        assert hints["req"] is Request, (name, hints["req"])
+        assert isinstance(hints["return"], type) and issubclass(hints["return"], Response), (name, hints["return"])

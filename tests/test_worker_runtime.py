@@ -150,6 +150,28 @@ def test_a_streamed_response_reaches_the_caller_while_the_function_runs() -> Non
     assert streaming.last_invocation is not None and streaming.last_invocation.exception(timeout=5) is None
 
 
+def test_a_plain_http_function_runs_on_the_worker_thread_pool_along_the_same_path(worker_app: LoadedApp) -> None:
+    """A sync HTTP function (the page) goes the same way, called through the worker's run_sync_func on a thread;
+    the conditional GET still answers 304 with the ETag."""
+    assert not worker_app.loaded["web_page"].is_async
+    with worker_app.http("web_page", "GET", "/api/ui") as response:
+        body = response.read()
+        assert response.status_code == 200 and response.headers["content-type"] == "text/html; charset=utf-8"
+        assert "script-src 'self'" in response.headers["content-security-policy"] and b"<html" in body
+        etag = response.headers["etag"]
+    with worker_app.http("web_page", "GET", "/api/ui", headers={"if-none-match": etag}) as again:
+        assert again.status_code == 304 and again.read() == b""
+
+
+def test_a_function_that_raises_answers_500_from_the_workers_server(worker_app: LoadedApp) -> None:
+    """The invocation hands the exception to http_coordinator; the catch-all route re-raises it, so the caller gets
+    the server's plain 500 (the host reports the failed invocation), and nothing of it in the body."""
+    with worker_app.http("chat_post", "POST", "/api/chat", body=b"{}", inputs={"client": string_datum("not json")}
+                         ) as response:
+        assert response.status_code == 500 and response.read() == b"Internal Server Error"
+    assert worker_app.last_invocation is not None and worker_app.last_invocation.exception(timeout=5) is not None
+
+
 def _http(worker_app: LoadedApp, durable_host: FakeDurableHost, name: str, method: str, path: str,
           **kwargs: object) -> tuple[int, dict[str, str], bytes]:
     """One HTTP function with its Durable client through the worker's HTTP v2 path: status, headers, body."""

@@ -6,6 +6,7 @@ chunk reached it while the function was still running: a buffered response could
 """
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 
 import azure.functions as func
@@ -20,7 +21,9 @@ app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 async def stream_chunks(req: Request) -> StreamingResponse:
     async def chunks() -> AsyncIterator[bytes]:
         yield b"data: first\n\n"
-        opened = await asyncio.to_thread(gate.FIRST_CHUNK_READ.wait, gate.WAIT_S)
-        yield b"data: released\n\n" if opened else b"data: timed out\n\n"
+        deadline = time.monotonic() + gate.WAIT_S
+        while not gate.FIRST_CHUNK_READ.is_set() and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)  # polled, not waited on a thread: a server shutting down can cancel it
+        yield b"data: released\n\n" if gate.FIRST_CHUNK_READ.is_set() else b"data: timed out\n\n"
 
     return StreamingResponse(chunks(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})

@@ -407,11 +407,21 @@ async def _close_durable_client_session() -> None:
         await session.close()
 
 
-def invoke_http(wrapper: Callable[..., Any], request: Request, client_binding: str) -> HttpAnswer:
+def invoke_http(wrapper: Callable[..., Any], request: Request, client_binding: str, *,
+                on_chunk: Callable[[bytes], None] | None = None) -> HttpAnswer:
     """Call an HTTP function (the worker-facing callable from the function index) with a durable client input
     the way the worker does: keyword arguments, the binding as a JSON string. The response is read whole (a
-    streamed one chunk by chunk: HttpAnswer.chunks) on the same event loop, before the Durable session closes."""
-    return invoke_http_many(wrapper, [request], client_binding)[0]
+    streamed one chunk by chunk: HttpAnswer.chunks and .arrivals; ``on_chunk`` sees each as it comes) on the same
+    event loop, before the Durable session closes."""
+
+    async def call_one() -> HttpAnswer:
+        try:
+            return await call_async(wrapper, request, on_chunk=on_chunk, client=client_binding)
+        finally:
+            await _close_durable_client_session()
+
+    reset_durable_client_session()
+    return asyncio.run(call_one())
 
 
 def invoke_http_many(wrapper: Callable[..., Any], requests: list[Request], client_binding: str

@@ -73,7 +73,8 @@ class LocalFunctionsHost:
     extension: the extension's own ``WebApp`` (FastAPI, one catch-all route) on uvicorn, each request matched to
     its function by the function index, its route parameters synced into the request as the worker does
     (``RequestSynchronizer.sync_route_params``), and the function's own Response sent back, a streamed one chunk
-    by chunk. One event loop (the server's) runs every invocation, as in the worker."""
+    by chunk. One event loop (the server's) runs every invocation, as in the worker. ``stop()`` gives open
+    responses (an event stream, say) 1 s to end, then cancels them."""
 
     def __init__(self, durable: FakeDurableHost, *, function_key: str | None = None,
                  index: dict[str, func.Function] | None = None) -> None:

@@ -116,13 +116,15 @@ async def read_response(response: Response, *, on_chunk: Callable[[bytes], None]
     return answer
 
 
-async def call_async(function: Callable[..., Any], req: Request, **inputs: Any) -> HttpAnswer:
-    """Call an HTTP function as the worker does (keyword arguments; a coroutine awaited) and read its answer."""
+async def call_async(function: Callable[..., Any], req: Request, *, on_chunk: Callable[[bytes], None] | None = None,
+                     **inputs: Any) -> HttpAnswer:
+    """Call an HTTP function as the worker does (keyword arguments; a coroutine awaited) and read its answer
+    (``on_chunk`` sees each body chunk as it comes, e.g. to act in the middle of a stream)."""
     response = function(req=req, **inputs)
     if inspect.isawaitable(response):
         response = await response
     assert isinstance(response, Response), f"an HTTP function returned {type(response).__name__}, not a Response"
-    return await read_response(response)
+    return await read_response(response, on_chunk=on_chunk)
 
 
 def call(function: Callable[..., Any], req: Request, **inputs: Any) -> HttpAnswer:
