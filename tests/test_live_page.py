@@ -59,8 +59,20 @@ new MutationObserver(() => {
 """
 
 
+class LiveDurableHost(FakeDurableHost):
+    """The fake Durable host on the wall clock, whose status queries can be made to fail (an extension that is
+    down answers 503)."""
+
+    status_reads_fail = False
+
+    def dispatch(self, method: str, path: str, query: dict[str, str], raw: bytes) -> Any:
+        if self.status_reads_fail and method == "GET" and path.startswith("/durabletask/instances/"):
+            return 503, {"Message": "The task hub is unavailable"}
+        return super().dispatch(method, path, query, raw)
+
+
 def serve_live(model: ScriptedModel, function_key: str | None = None) -> Iterator[App]:
-    with FakeDurableHost(orchestrators(), activities(), clock=WallClock()) as durable, \
+    with LiveDurableHost(orchestrators(), activities(), clock=WallClock()) as durable, \
             LocalFunctionsHost(durable, function_key=function_key) as host:
         try:
             yield App(host, durable, model)  # type: ignore[arg-type]
@@ -217,6 +229,31 @@ def test_when_the_stream_cannot_be_opened_the_page_polls(browser: Any, live_app:
     assert reply.locator(".body").text_content() == rendered_text(page, LIVE_REPLY)
     seen = requests_for(live_app, turn_id)
     assert len(seen["status"]) >= 2
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_when_the_stream_answers_error_the_page_polls_and_keeps_the_text_so_far(browser: Any, live_app: App) -> None:
+    from playwright.sync_api import expect
+
+    live_app.model.script(writes(LIVE_REPLY))
+    page = open_recording(browser, live_app.page_url)
+    turn_id = send_and_get_turn_id(page, "大阪出張の計画を立てて")
+    expect(page.locator("#messages li.draft .body")).to_contain_text("1日目")
+    durable: LiveDurableHost = live_app.durable  # type: ignore[assignment]
+    # The turn's status cannot be read any more: once the model's stream ends, the route says so with an error
+    # event, and the page follows the turn on its status URL instead (which answers 503 for now, then recovers).
+    durable.status_reads_fail = True
+    with page.expect_response(lambda r: r.url.endswith(f"/api/chat/{turn_id}"), timeout=20_000) as polled:
+        pass
+    assert polled.value.status == 503
+    expect(page.locator("#messages li.draft")).to_have_count(1)  # the text so far stays while the page polls
+    durable.status_reads_fail = False
+
+    reply = finished_reply(page)
+    assert reply.locator(".body").text_content() == rendered_text(page, LIVE_REPLY)
+    seen = requests_for(live_app, turn_id)
+    assert seen["events"] == [200]  # no second stream: the error event means "poll"
+    assert seen["status"][-1] == 200
     assert page.errors == []  # type: ignore[attr-defined]
 
 
