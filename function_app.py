@@ -5,7 +5,7 @@ import azure.functions as func
 
 from activities import model as model_activities
 from activities import tools as tool_activities
-from api import chat, fallback, files, health, threads, web, webhooks
+from api import chat, events, fallback, files, health, threads, web, webhooks
 from jobs import cleanup
 from orchestrators import chat_turn
 from travel_assistant import redaction
@@ -15,7 +15,7 @@ from travel_assistant.telemetry import setup as telemetry
 # see README "Security" for running the API anonymously behind it.
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 
-for blueprint in (chat.bp, files.bp, threads.bp, web.bp, health.bp, webhooks.bp, fallback.bp, chat_turn.bp,
+for blueprint in (chat.bp, events.bp, files.bp, threads.bp, web.bp, health.bp, webhooks.bp, fallback.bp, chat_turn.bp,
                   model_activities.bp,
                   tool_activities.bp, cleanup.bp):
     app.register_functions(blueprint)

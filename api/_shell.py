@@ -12,11 +12,17 @@ from shell.http import to_api_request, to_response
 from travel_assistant import runtime
 from travel_assistant.chat.http import ApiRequest, ApiResponse
 from travel_assistant.chat.service import ChatService
+from travel_assistant.live.route import LiveTurns
 
 
 def chat_service(client: df.DurableOrchestrationClient) -> ChatService:
     return ChatService(settings=runtime.settings, registry=runtime.thread_registry, backend=runtime.model_backend,
                        runtime=DurableTurnRuntime(client))
+
+
+def live_turns(client: df.DurableOrchestrationClient) -> LiveTurns:
+    return LiveTurns(settings=runtime.settings, registry=runtime.thread_registry, backend=runtime.model_backend,
+                     runtime=DurableTurnRuntime(client))
 
 
 async def respond(req: Request, operation: Callable[[ApiRequest], Awaitable[ApiResponse]]) -> Response:

@@ -14,6 +14,7 @@ from . import (
     environment,
     fanout,
     http_client,
+    live,
     payload,
     polling,
     push,
@@ -62,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         results["storage_transactions"] = storage_transactions.run(shared)
         _step("push")
         results["push"] = push.run(shared, repetitions=1 if args.quick else 7, payloads=payloads)
+        _step("live")
+        results["live"] = live.run(shared, repetitions=1 if args.quick else 5, samples=5 if args.quick else 20)
         _step("fanout")
         results["fanout"] = fanout.run(shared, payloads=payloads)
         _step("payload")
@@ -70,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         results["telemetry_cost"] = telemetry_cost.run(shared, repetitions=1 if args.quick else 7)
     results["targets"] = [t.to_dict() for t in targets.evaluate(results)]
     results["environment"] = describe_environment(seconds=round(time.perf_counter() - started, 1))
-    ordered = {key: results[key] for key in ("polling", "turn_cost", "push", "storage_transactions", "fanout",
+    ordered = {key: results[key] for key in ("polling", "turn_cost", "push", "live", "storage_transactions", "fanout",
                                              "cold_start", "payload", "http_client", "telemetry_cost", "targets",
                                              "environment", "mode")}
     args.output.parent.mkdir(parents=True, exist_ok=True)

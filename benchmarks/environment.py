@@ -47,11 +47,12 @@ def services() -> Iterator[Services]:
 
 
 @contextmanager
-def world(shared: Services, api: str = "responses") -> Iterator[World]:
-    """A fresh world: its own virtual clock, model fake and tables. The process environment is set for the
-    app's settings and restored afterwards, so scenarios cannot leak into each other."""
+def world(shared: Services, api: str = "responses", clock: VirtualClock | None = None) -> Iterator[World]:
+    """A fresh world: its own virtual clock (or ``clock``: benchmarks/live.py runs on a wall clock), model fake and
+    tables. The process environment is set for the app's settings and restored afterwards, so scenarios cannot
+    leak into each other."""
     saved = dict(os.environ)
-    clock = VirtualClock(WORLD_START)
+    clock = clock or VirtualClock(WORLD_START)
     suffix = uuid.uuid4().hex[:10]
     try:
         with FakeOpenAI(clock=clock.seconds, api_key=MODEL_KEY) as model:

@@ -25,6 +25,35 @@ def _telemetry_rows(cost: dict[str, Any] | None) -> list[list[Any]]:
                                f"{cost['exported_items_per_turn']} items exported per turn)", cost["ratio"]]]
 
 
+def _live_rows(live: dict[str, Any] | None) -> list[str]:
+    if not live:
+        return []
+    opened = live["first_event"]
+    out = [f"**live** (wall clock, through the events route and LocalFunctionsHost on 127.0.0.1; a reply of "
+           f"{live['reply_chars']} characters written over {_cell(live['step_s'])} s; median of {live['turns']} "
+           f"turns, worst in brackets)", ""]
+    out += _table(["follows the turn on", "first text after the model's first token (s)",
+                   "whole text after the model's last token (s)", "text pieces"], [
+        ["events route (stream)", f"{_cell(live['stream_first_text_s'])} ({_cell(live['worst_stream_first_text_s'])})",
+         f"{_cell(live['stream_whole_text_after_last_token_s'])} "
+         f"({_cell(live['worst_stream_whole_text_after_last_token_s'])})", _cell(live["stream_deltas"])],
+        ["status route (polling, as the page did)",
+         f"{_cell(live['polling_first_text_s'])} ({_cell(live['worst_polling_first_text_s'])})",
+         f"{_cell(live['polling_whole_text_after_last_token_s'])} "
+         f"({_cell(live['worst_polling_whole_text_after_last_token_s'])})", 1],
+        ["the model's own stream (baseline)", _cell(live["direct_first_text_s"]), "", _cell(live["model_deltas"])],
+    ])
+    out += _table(["relay figure", "value"], [
+        ["added by our relay per text piece, median / worst (s)",
+         f"{_cell(live['relay_added_median_s'])} / {_cell(live['worst_relay_added_max_s'])}"],
+        *[[f"{state} turn: first event ({', '.join(f['first_event_kinds'])}) / a status read, ms (medians of "
+           f"{f['samples']}); added s, ratio", f"{_cell(f['first_event_ms'])} / {_cell(f['status_read_ms'])}; "
+                                               f"{_cell(f['added_s'])}, {_cell(f['ratio'])}"]
+          for state, f in (("running", opened["running"]), ("finished", opened["finished"]))],
+    ])
+    return out
+
+
 def render(results: dict[str, Any]) -> str:
     out: list[str] = []
     out += ["**polling** (virtual clock; latency = run finished -> loop sees it; worst = any end in the run's last "
@@ -59,6 +88,7 @@ def render(results: dict[str, Any]) -> str:
                     " / ".join(_cell(v) for v in f["model_done_to_acts_by_step_s"])]
                    for name, f in (("polling only", push["polling_only"]), ("push", push["push"]),
                                    ("push, first webhook lost", push["push_first_webhook_lost"]))])
+    out += _live_rows(results.get("live"))
     fan, cold, payload, http = (results[k] for k in ("fanout", "cold_start", "payload", "http_client"))
     out += ["**other figures**", ""]
     out += _table(["benchmark", "figure", "value"], [

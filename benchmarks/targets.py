@@ -61,6 +61,15 @@ def evaluate(results: dict[str, Any]) -> list[Target]:
                          polling_only["history_events"], lambda v: v <= POLLING_ONLY_HISTORY_EVENTS))
     checks.append(_check("push.polling_only.episodes", f"<= {POLLING_ONLY_EPISODES} (before push)",
                          polling_only["episodes"], lambda v: v <= POLLING_ONLY_EPISODES))
+    # issue 13: the live page, through the events route (wall clock; benchmarks/live.py)
+    if "live" in results:
+        live = results["live"]
+        checks.append(_check("live.stream_first_text_s", "<= 0.3", live["stream_first_text_s"], lambda v: v <= 0.3))
+        checks.append(_check("live.worst_stream_first_text_s", "<= 0.3", live["worst_stream_first_text_s"],
+                             lambda v: v <= 0.3))
+        for state in ("running", "finished"):
+            checks.append(_check(f"live.first_event.{state}.added_s", "<= 0.1 (over a status read)",
+                                 live["first_event"][state]["added_s"], lambda v: v <= 0.1))
     checks.append(_check("fanout.parallel_s", "<= 3.5", results["fanout"]["parallel_s"], lambda v: v <= 3.5))
     checks.append(_check("cold_start.ratio", "<= 1.3", results["cold_start"]["ratio"], lambda v: v <= 1.3))
     payload = results["payload"]

@@ -26,7 +26,7 @@ APP_SETTINGS = (
     "CLEANUP_STATE_TABLE", "CLEANUP_MAX_BATCHES", "CLEANUP_TIME_BUDGET_SECONDS", "CLEANUP_PURGE_WINDOW_HOURS",
     "CLEANUP_PURGE_MAX_WINDOWS", "CLEANUP_PURGE_LOOKBACK_DAYS", "WEBSITE_AUTH_ENABLED", "TRUST_PRINCIPAL_HEADERS",
     "AzureWebJobsStorage__accountName", "AzureWebJobsStorage__tableServiceUri", "AzureWebJobsStorage__credential",
-    "AzureWebJobsStorage__clientId", "MODEL_WEBHOOK_SECRET",
+    "AzureWebJobsStorage__clientId", "MODEL_WEBHOOK_SECRET", "EVENTS_CONNECTION_SECONDS",
 )
 
 TEST_MODEL_KEY = "fake-model-key-0123456789abcdef"

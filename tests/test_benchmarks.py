@@ -44,8 +44,8 @@ def results(azurite: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
 
 
 def test_top_level_keys(results: dict[str, Any]) -> None:
-    assert {"polling", "turn_cost", "push", "storage_transactions", "fanout", "cold_start", "payload", "http_client",
-            "targets", "environment"} <= set(results)
+    assert {"polling", "turn_cost", "push", "live", "storage_transactions", "fanout", "cold_start", "payload",
+            "http_client", "targets", "environment"} <= set(results)
     assert results["mode"] == "quick"
 
 
@@ -71,6 +71,21 @@ def test_push(results: dict[str, Any]) -> None:
     for name in ("polling_only", "push", "push_first_webhook_lost"):
         _has(push[name], {**TURN_FIGURES, "model_done_to_acts_s": NUMBER})
         assert len(push[name]["model_done_to_acts_by_step_s"]) == 3
+
+
+def test_live(results: dict[str, Any]) -> None:
+    live = results["live"]
+    assert live["clock"] == "wall" and live["turns"] >= 1
+    figures = ("stream_first_text_s", "polling_first_text_s", "stream_whole_text_after_last_token_s",
+               "polling_whole_text_after_last_token_s", "direct_first_text_s", "relay_added_median_s",
+               "relay_added_max_s")
+    _has(live, {name: NUMBER for name in figures} | {f"worst_{name}": NUMBER for name in figures})
+    assert live["stream_deltas"] > 1  # the text came in pieces
+    for state in ("running", "finished"):
+        _has(live["first_event"][state], {"status_read_ms": NUMBER, "first_event_ms": NUMBER, "added_s": NUMBER,
+                                          "ratio": NUMBER, "samples": int})
+    assert live["first_event"]["running"]["first_event_kinds"] == ["progress"]
+    assert live["first_event"]["finished"]["first_event_kinds"] == ["done"]
 
 
 def test_fanout_cold_start_payload_http(results: dict[str, Any]) -> None:
@@ -101,7 +116,7 @@ def test_targets(results: dict[str, Any]) -> None:
             "cold_start.ratio", "payload.max_activity_bytes", "payload.max_custom_status_bytes",
             "http_client.reuse_ratio", "polling[2s].extra_latency_s", "polling[30s].polls", "push.history_events",
             "push.orchestrator_cpu_ms", "push.episodes", "push.model_done_to_acts_s",
-            "push.polling_only.history_events"} <= names
+            "push.polling_only.history_events", "live.stream_first_text_s", "live.first_event.running.added_s"} <= names
     for target in results["targets"]:
         assert isinstance(target["pass"], bool) and isinstance(target["target"], str)
         assert isinstance(target["value"], NUMBER)

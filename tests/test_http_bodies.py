@@ -39,6 +39,7 @@ PAIRS: list[tuple[type[BaseModel], tuple[str, ...]]] = [
     (bodies.Healthy, (*_HEALTH, "200", *_JSON)),
     (bodies.Unhealthy, (*_HEALTH, "503", *_JSON)),
     (bodies.HealthError, (*_HEALTH, "503", *_JSON, "properties", "error")),
+    (bodies.TextDelta, ("components", "schemas", "TextDelta")),
     (bodies.WebhookReceived, ("paths", "/api/webhooks/model", "post", "responses", "200", *_JSON)),
 ]
 

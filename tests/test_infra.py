@@ -55,6 +55,8 @@ LEFT_AT_DEFAULT = {
     "CLEANUP_STATE_TABLE": "default table name",
     "TURN_DEADLINE_SECONDS": "default", "MODEL_MAX_RETRIES": "default", "MAX_TOOL_ROUNDS": "default",
     "TOOL_MAX_ATTEMPTS": "default", "POLL_FIRST_DELAY_SECONDS": "default", "POLL_MAX_DELAY_SECONDS": "default",
+    "EVENTS_CONNECTION_SECONDS": "default 120 s, well under the front end's 230 s limit; a shorter one costs more "
+                                 "reconnects, a longer one gains nothing",
     "HOTPEPPER_ENDPOINT": "default is the production endpoint",
     "RAKUTEN_ENDPOINT": "default is the production endpoint",
     "EKISPERT_ENDPOINT": "default is the production endpoint", "TOOL_HTTP_TIMEOUT_SECONDS": "default",

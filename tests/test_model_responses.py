@@ -81,7 +81,8 @@ def test_a_plain_answer_from_start_to_reply(fake: FakeOpenAI, backend: Responses
     fake.set_script([Answer("大阪駅の近くなら「和食 さと」がおすすめです。", duration_s=2.0)])
     backend_thread_id = backend.create_thread(metadata={"user": "u-1"})
     started = backend.start_run(backend_thread_id, turn())
-    assert (started.status, started.usage, started.tool_calls) == (RunStatus.QUEUED, None, ())
+    # the state of the event after response.created (the create reads its stream that far, then closes it)
+    assert (started.status, started.usage, started.tool_calls) == (RunStatus.IN_PROGRESS, None, ())
 
     [create] = fake.find("POST", "/responses")
     assert create.prefix == ("/v1" if style == "openai" else "/openai/v1")
@@ -90,7 +91,7 @@ def test_a_plain_answer_from_start_to_reply(fake: FakeOpenAI, backend: Responses
         "input": [{"type": "message", "role": "user",
                    "content": [{"type": "input_text", "text": "大阪駅の近くで和食のお店を探して"}]}],
         "instructions": INSTRUCTIONS + "\n\n" + date_context(TODAY),
-        "tools": responses_tools(neutral_tools()), "background": True, "store": True,
+        "tools": responses_tools(neutral_tools()), "background": True, "store": True, "stream": True,
         "metadata": {"turn_id": "turn-1"}}
     assert fake.find("POST", "/conversations")[0].json == {"metadata": {"user": "u-1"}}
 
@@ -129,7 +130,7 @@ def test_three_parallel_tool_calls_then_an_answer(fake: FakeOpenAI, backend: Res
 
     outputs = [ToolOutput(c.id, f'{{"n": {i}}}') for i, c in enumerate(waiting.tool_calls)]
     second = backend.submit_tool_outputs(backend_thread_id, first.run_id, outputs, turn())
-    assert second.status is RunStatus.QUEUED and second.run_id != first.run_id
+    assert second.status is RunStatus.IN_PROGRESS and second.run_id != first.run_id
     creates = fake.find("POST", "/responses")
     assert len(creates) == 2
     assert creates[1].json["input"] == [

@@ -23,6 +23,7 @@ class ErrorCode(StrEnum):
     INVALID_FILE_ID = "invalid_file_id"
     INVALID_WAIT = "invalid_wait"
     INVALID_QUERY = "invalid_query"
+    INVALID_LAST_EVENT_ID = "invalid_last_event_id"  # a Last-Event-ID the events route never sent
     METHOD_NOT_ALLOWED = "method_not_allowed"
     UNAUTHENTICATED = "unauthenticated"
     UNTRUSTED_PRINCIPAL = "untrusted_principal"  # principal headers sent while nothing vouches for them

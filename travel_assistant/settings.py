@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .settings_sections import (
         AuthSettings,
         CleanupSettings,
+        EventsSettings,
         ModelSettings,
         SettingsSection,
         StorageSettings,
@@ -28,8 +29,9 @@ if TYPE_CHECKING:
         WebhookSettings,
     )
 
-__all__ = ["AuthSettings", "CleanupSettings", "ModelSettings", "Settings", "SettingsError", "StorageSettings",
-           "ToolSettings", "TurnSettings", "WebhookSettings", "cleanup_schedule", "load_settings", "setting_names"]
+__all__ = ["AuthSettings", "CleanupSettings", "EventsSettings", "ModelSettings", "Settings", "SettingsError",
+           "StorageSettings", "ToolSettings", "TurnSettings", "WebhookSettings", "cleanup_schedule", "load_settings",
+           "setting_names"]
 
 MODEL_APIS: Final = ("responses", "assistants")  # every thread row records which one holds its conversation
 
@@ -40,8 +42,8 @@ SECRET_SETTINGS: Final = (
     "RAKUTEN_ACCESS_KEY", "EKISPERT_API_KEY", "AzureWebJobsStorage", "MODEL_WEBHOOK_SECRET",
 )
 
-_SECTION_CLASSES: Final = frozenset(("AuthSettings", "CleanupSettings", "ModelSettings", "StorageSettings",
-                                     "ToolSettings", "TurnSettings", "WebhookSettings"))
+_SECTION_CLASSES: Final = frozenset(("AuthSettings", "CleanupSettings", "EventsSettings", "ModelSettings",
+                                     "StorageSettings", "ToolSettings", "TurnSettings", "WebhookSettings"))
 _Section = TypeVar("_Section", bound="SettingsSection")
 
 
@@ -118,6 +120,12 @@ class Settings:
         from .settings_sections import WebhookSettings
 
         return self._section("webhooks", WebhookSettings)
+
+    @property
+    def events(self) -> EventsSettings:
+        from .settings_sections import EventsSettings
+
+        return self._section("events", EventsSettings)
 
     def problems(self) -> dict[str, list[str]]:
         """Every problem, by section (empty when all is well)."""

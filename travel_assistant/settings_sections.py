@@ -366,7 +366,15 @@ class WebhookSettings(SettingsSection):
         None, repr=False, **_env("MODEL_WEBHOOK_SECRET"))
 
 
+class EventsSettings(SettingsSection):
+    """GET /api/chat/{turn_id}/events (travel_assistant/live): how long one connection lasts before the server ends
+    it and the client reconnects with Last-Event-ID. Well under the 230 s after which Azure's front end cuts an
+    HTTP response (502)."""
+
+    connection_s: int = Field(120, ge=5, le=200, **_env("EVENTS_CONNECTION_SECONDS"))
+
+
 SECTIONS: Final[dict[str, type[SettingsSection]]] = {
     "model": ModelSettings, "storage": StorageSettings, "turn": TurnSettings, "auth": AuthSettings,
-    "tools": ToolSettings, "cleanup": CleanupSettings, "webhooks": WebhookSettings,
+    "tools": ToolSettings, "cleanup": CleanupSettings, "webhooks": WebhookSettings, "events": EventsSettings,
 }

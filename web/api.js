@@ -98,10 +98,20 @@ async function fetchFile(path) {
 
 const segment = encodeURIComponent;
 
+// The events stream of a turn (Server-Sent Events). EventSource cannot send headers, so the function key goes
+// in the `code` query parameter, which the Functions host accepts as well as the header. The URL is handed to
+// EventSource only: never logged, never put in the page.
+function eventsUrl(turnId) {
+  const path = `/api/chat/${segment(turnId)}/events`;
+  const key = functionKey();
+  return key ? `${path}?${new URLSearchParams({ code: key })}` : path;
+}
+
 export const api = {
   postMessage: (message, threadId) => call("POST", "/api/chat", threadId ? { message, thread_id: threadId } : { message }),
   getTurn: (turnId) => call("GET", `/api/chat/${segment(turnId)}`),
   cancelTurn: (turnId) => call("POST", `/api/chat/${segment(turnId)}/cancel`),
+  turnEvents: (turnId) => new EventSource(eventsUrl(turnId)), // same origin: the session cookie goes along
   getFile: (turnId, fileId) => fetchFile(`/api/chat/${segment(turnId)}/files/${segment(fileId)}`),
   listThreads: () => call("GET", "/api/threads?limit=50"),
   listMessages: (threadId) => call("GET", `/api/threads/${segment(threadId)}/messages`),

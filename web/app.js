@@ -1,4 +1,6 @@
-// The chat page: sends messages, follows each turn on its status URL until it ends, and shows threads.
+// The chat page: sends messages, follows each turn until it ends, and shows threads. A turn is followed on its
+// events stream (GET /api/chat/{turn_id}/events: progress, the reply's text as the model writes it, the end),
+// or, where EventSource is missing or the stream fails, by polling its status URL.
 // Every text from the server or the model goes into the page as text (textContent or format.js), never as HTML.
 
 import { api, ApiError, functionKey, setFunctionKey } from "./api.js";
@@ -11,6 +13,10 @@ const THREAD_STORAGE = "travelAssistant.threadId";
 // a row (network errors, 503s) to ride out before giving up on following a turn.
 const DEFAULT_POLL_S = 1;
 const MAX_POLL_FAILURES = 8;
+// Failed connection attempts in a row (network errors: EventSource retries those by itself) after which the page
+// stops using the stream for a turn and polls instead. A stream that ends by itself now and then is not a
+// failure: EventSource reconnects (with Last-Event-ID), and each connection that opens resets the count.
+const MAX_STREAM_FAILURES = 3;
 
 const $ = (id) => document.getElementById(id);
 const el = {
@@ -29,6 +35,8 @@ const state = {
   follow: 0, // bumps whenever following stops, so a stale poll loop ends
   cancelRequested: false,
   sending: false,
+  closeStream: null, // closes the events stream of the turn being followed, if one is open
+  draft: null, // the reply being written: { item, body, round, text, frame }
 };
 
 // --- small view helpers --------------------------------------------------------------------------------------
@@ -138,6 +146,8 @@ function showProgress(progress) {
 
 function stopFollowing() {
   state.follow += 1;
+  state.closeStream?.();
+  state.closeStream = null;
   state.turnId = null;
   state.cancelRequested = false;
   el.progress.hidden = true;
@@ -148,6 +158,36 @@ function sleep(seconds) {
   return new Promise((resolve) => setTimeout(resolve, seconds * 1000));
 }
 
+// --- the reply as it is written -------------------------------------------------------------------------------
+
+// The streamed text of the current model round, rendered with the same renderText as the final reply (so the
+// same escaping holds), at most once per animation frame. A new round (after tool calls) starts a new text.
+function showDraft(round, delta) {
+  if (!state.draft || state.draft.round !== round) {
+    removeDraft();
+    const item = addMessage("assistant", "", "draft");
+    item.setAttribute("aria-busy", "true"); // screen readers wait for the finished reply
+    state.draft = { item, body: item.querySelector(".body"), round, text: "", frame: 0 };
+  }
+  const draft = state.draft;
+  draft.text += delta;
+  if (draft.frame) return;
+  draft.frame = requestAnimationFrame(() => {
+    draft.frame = 0;
+    draft.body.replaceChildren(renderText(draft.text));
+    scrollToEnd();
+  });
+}
+
+function removeDraft() {
+  if (!state.draft) return;
+  cancelAnimationFrame(state.draft.frame);
+  state.draft.item.remove();
+  state.draft = null;
+}
+
+// --- following a turn ----------------------------------------------------------------------------------------
+
 // ownMessage: this page sent the turn's message and shows it already. A turn sent elsewhere (another tab, or
 // found running when a thread opens) ends with the thread reloaded, so its question shows with its answer.
 async function followTurn(turnId, { ownMessage = true } = {}) {
@@ -156,11 +196,63 @@ async function followTurn(turnId, { ownMessage = true } = {}) {
   state.turnId = turnId;
   setBusy(true);
   showProgress(null);
+  let turn = typeof EventSource === "function" ? await streamTurn(turnId, ticket) : null;
+  if (ticket !== state.follow) return;
+  if (!turn) turn = await pollTurn(turnId, ticket);
+  if (!turn || ticket !== state.follow) return;
+  stopFollowing();
+  if (!ownMessage && turn.thread_id === state.threadId) {
+    await openThread(turn.thread_id, { followActive: false });
+    if (turn.status !== "completed") showTurnEnd(turn);
+  } else {
+    showTurnEnd(turn);
+  }
+  refreshThreads();
+}
+
+// Follows the turn on its events stream. Resolves with the finished turn (the `done` event's data: the status
+// route's body), or null when the page should poll instead: the stream answered `error`, could not be opened
+// (EventSource gives up by itself on an HTTP error, e.g. 401 or 404: polling then reports it as usual), or
+// failed to connect MAX_STREAM_FAILURES times in a row.
+function streamTurn(turnId, ticket) {
+  return new Promise((resolve) => {
+    const source = api.turnEvents(turnId);
+    let failures = 0;
+    const end = (turn) => {
+      source.close();
+      if (state.closeStream === close) state.closeStream = null;
+      resolve(turn);
+    };
+    const close = () => end(null);
+    state.closeStream = close;
+    const data = (event) => JSON.parse(event.data);
+    source.addEventListener("open", () => {
+      failures = 0; // connected: a connection that ends later and reconnects is not a failure
+    });
+    source.addEventListener("progress", (event) => {
+      if (ticket === state.follow) showProgress(data(event));
+    });
+    source.addEventListener("text.delta", (event) => {
+      const { round, delta } = data(event);
+      if (ticket === state.follow && typeof delta === "string") showDraft(round, delta);
+    });
+    source.addEventListener("done", (event) => end(data(event)));
+    source.addEventListener("error", (event) => {
+      // The server's `error` event carries data; a connection error is a plain Event.
+      if (event instanceof MessageEvent || source.readyState === EventSource.CLOSED) end(null);
+      else if (++failures >= MAX_STREAM_FAILURES) end(null);
+    });
+  });
+}
+
+// Follows the turn on its status URL. Resolves with the finished turn, or null when following stopped (the
+// failure is reported).
+async function pollTurn(turnId, ticket) {
   let failures = 0;
   let delay = 0.3; // the first phases change quickly
   while (ticket === state.follow) {
     await sleep(delay);
-    if (ticket !== state.follow) return;
+    if (ticket !== state.follow) return null;
     let turn;
     try {
       const result = await api.getTurn(turnId);
@@ -168,7 +260,7 @@ async function followTurn(turnId, { ownMessage = true } = {}) {
       delay = result.retryAfterS ?? DEFAULT_POLL_S;
       failures = 0;
     } catch (error) {
-      if (ticket !== state.follow) return;
+      if (ticket !== state.follow) return null;
       const transient = error instanceof ApiError && (error.status === 0 || error.status >= 500);
       if (transient && ++failures < MAX_POLL_FAILURES) {
         el.progressText.textContent = t.retrying;
@@ -177,26 +269,17 @@ async function followTurn(turnId, { ownMessage = true } = {}) {
       }
       stopFollowing();
       reportError(error, t.failed);
-      return;
+      return null;
     }
-    if (ticket !== state.follow) return;
-    if (turn.status === "running") {
-      showProgress(turn.progress);
-      continue;
-    }
-    stopFollowing();
-    if (!ownMessage && turn.thread_id === state.threadId) {
-      await openThread(turn.thread_id, { followActive: false });
-      if (turn.status !== "completed") showTurnEnd(turn);
-    } else {
-      showTurnEnd(turn);
-    }
-    refreshThreads();
-    return;
+    if (ticket !== state.follow) return null;
+    if (turn.status !== "running") return turn;
+    showProgress(turn.progress);
   }
+  return null;
 }
 
 function showTurnEnd(turn) {
+  removeDraft(); // the finished reply replaces the text streamed so far
   if (turn.status === "completed" && turn.reply) {
     const item = addMessage("assistant", turn.reply.text || "");
     const cards = renderCards(turn.reply.cards);
@@ -315,6 +398,7 @@ async function refreshThreads() {
 }
 
 function clearConversation() {
+  removeDraft();
   el.messages.replaceChildren();
   el.welcome.hidden = false;
   hideAlert();

@@ -101,6 +101,9 @@ class ResponsesApi:
         self._on_final = on_final  # (response id, when it is or will be final): the webhook outbox
         self.stream_idle_timeout_s = 2.0  # real seconds a stream waits for the clock to move before it ends
         self.lock: Any = None  # the server's lock: a stream reads the response under it while it waits
+        # Each GET ?stream=true takes the first number, if any, and ends after sending that many events without the
+        # final one: the connection is cut mid-stream (the client resumes with starting_after).
+        self.stream_cuts: list[int] = []
 
     def final_status(self, response_id: str) -> str | None:
         """The status of a finished response (None while it works, or if it is unknown)."""
@@ -232,17 +235,17 @@ class ResponsesApi:
                 starting_after = int(req.query.get("starting_after", "-1"))
             except ValueError:
                 raise ApiError(400, "Invalid 'starting_after': expected an integer.", param="starting_after") from None
-            return self._stream(resp, starting_after)
+            return self._stream(resp, starting_after, cut_after=self.stream_cuts.pop(0) if self.stream_cuts else None)
         return Reply(200, self._render(resp))
 
-    def _stream(self, resp: Response, starting_after: int) -> Reply:
+    def _stream(self, resp: Response, starting_after: int, cut_after: int | None = None) -> Reply:
         def events() -> tuple[list[Any], float, bool]:
             with self.lock:
                 self._refresh(resp)
                 now = self.clock.now()
                 return streaming.timeline(resp, self._render, now), now, resp.finished
 
-        return Reply(200, stream=streaming.sse(events, starting_after, self.stream_idle_timeout_s))
+        return Reply(200, stream=streaming.sse(events, starting_after, self.stream_idle_timeout_s, cut_after))
 
     def cancel_response(self, req: Any, response_id: str) -> Reply:
         resp = self._readable(response_id)

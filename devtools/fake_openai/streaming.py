@@ -78,17 +78,22 @@ def timeline(resp: Any, render: Callable[[Any], dict[str, Any]], now: float) -> 
 
 
 def sse(events: Callable[[], tuple[list[tuple[float, dict[str, Any]]], float, bool]], starting_after: int,
-        idle_timeout_s: float) -> Iterator[bytes]:
-    """The SSE byte stream: ``events()`` gives the timeline, the clock's now, and whether the response is final."""
+        idle_timeout_s: float, cut_after: int | None = None) -> Iterator[bytes]:
+    """The SSE byte stream: ``events()`` gives the timeline, the clock's now, and whether the response is final.
+    ``cut_after``: end after sending that many events (a connection cut mid-stream)."""
     sent = starting_after
     idle_since = time.monotonic()
+    count = 0
     while True:
         timeline_, now, final = events()
         ready = [(n, e) for n, (at, e) in enumerate(timeline_) if n > sent and at <= now]
         for number, event in ready:
+            if cut_after is not None and count >= cut_after:
+                return
             body = {**event, "sequence_number": number}
             yield f"event: {event['type']}\ndata: {json.dumps(body, ensure_ascii=False)}\n\n".encode()
             sent = number
+            count += 1
         if final and sent >= len(timeline_) - 1:
             return
         if ready:

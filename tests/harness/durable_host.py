@@ -184,6 +184,7 @@ class FakeDurableHost:
                 instance.status = "Running"
             harness = Harness(self.orchestrators[instance.name], self.activities, clock=self.clock,
                               durations=self.durations)
+            harness.on_custom_status = lambda status, instance=instance: self._show_custom_status(instance, status)
             with self._lock:
                 self.live[instance_id] = harness
                 for name, text in instance.extra.pop("events", []):  # raised while it was Pending
@@ -207,6 +208,10 @@ class FakeDurableHost:
                     else:
                         instance.status, instance.output = "Completed", result.output
             self._done()
+
+    def _show_custom_status(self, instance: Instance, status: Any) -> None:
+        with self._lock:
+            instance.custom_status = status
 
     def _done(self) -> None:
         with self._idle:
@@ -461,6 +466,9 @@ class PacedDurableHost(FakeDurableHost):
             if not steps or key(steps[-1]) != key(status):
                 steps.append(status)
         return steps
+
+    def _show_custom_status(self, instance: Instance, status: Any) -> None:
+        pass  # shown step by step once the instance has run (a live status first would make the phases go back)
 
     def dispatch(self, method: str, path: str, query: dict[str, str], raw: bytes) -> tuple[int, Any]:
         code, body = super().dispatch(method, path, query, raw)

@@ -191,6 +191,9 @@ class Harness:
         self._inbox: list[dict[str, Any]] = []  # raised events not yet in the queue (any thread may add)
         self._inbox_lock = threading.Lock()
         self.raised_events: list[tuple[datetime, str, Any]] = []
+        # Called with each custom status an episode sets, as the extension makes it readable once the episode
+        # commits (the fake Durable host shows it to status reads while the instance runs).
+        self.on_custom_status: Callable[[Any], None] | None = None
 
     def at(self, seconds_from_now: float, action: Callable[[], None]) -> None:
         self._hooks.append(Hook(self.clock.now() + timedelta(seconds=seconds_from_now), action))
@@ -281,6 +284,8 @@ class Harness:
             cpu += episode_cpu_s
             if "customStatus" in state:
                 statuses.append(state["customStatus"])
+                if self.on_custom_status is not None:
+                    self.on_custom_status(state["customStatus"])
             flat = flatten_actions(state.get("actions", []))
             if _comparable(flat[:known]) != _comparable(scheduled):
                 # Every episode replays the history so far: it must ask for the same actions again. (A timer's

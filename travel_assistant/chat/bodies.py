@@ -233,6 +233,16 @@ class Unhealthy(Body):
         return cls(error=HealthError(code=code, message=message), checks=checks)
 
 
+# --- the live view of a turn (GET /api/chat/{turn_id}/events) ---------------------------------------------------
+
+class TextDelta(Body):
+    """The data of a ``text.delta`` event: a piece of the current model response's text. ``round`` counts the tool
+    rounds before that response: text of a higher round replaces the text shown so far."""
+
+    round: int = Field(ge=0)
+    delta: str
+
+
 # --- the model webhook -------------------------------------------------------------------------------------------
 
 class WebhookReceived(Body):

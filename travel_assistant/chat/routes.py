@@ -41,6 +41,7 @@ ROUTES: Final = {route.function: route for route in (
     Route("chat_post", "chat", ("POST",)),
     Route("chat_turn_status", "chat/{turn_id}", ("GET",)),
     Route("chat_turn_cancel", "chat/{turn_id}/cancel", ("POST",)),
+    Route("chat_turn_events", "chat/{turn_id}/events", ("GET",)),
     Route("chat_turn_file", "chat/{turn_id}/files/{file_id}", ("GET",)),
     Route("threads_list", "threads", ("GET",)),
     Route("thread_messages", "threads/{thread_id}/messages", ("GET",)),

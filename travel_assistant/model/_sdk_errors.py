@@ -31,7 +31,8 @@ _URL = re.compile(r"\b(?:https?|wss?)://\S+", re.IGNORECASE)
 # and the Responses API's conversation lock.
 # What the SDK raises while parsing a broken body: invalid JSON, or (for list pages) a text body it cannot
 # build a page from. Only the SDK call runs inside the try, so these do not hide mistakes in this code.
-_MALFORMED = (json.JSONDecodeError, pydantic.ValidationError, AttributeError)
+MALFORMED = (json.JSONDecodeError, pydantic.ValidationError, AttributeError)
+_MALFORMED = MALFORMED
 _BUSY = re.compile(r"while a run \S+ is active|already has an active run"
                    r"|currently operating on this conversation", re.IGNORECASE)
 

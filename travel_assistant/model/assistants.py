@@ -14,6 +14,7 @@ outputs.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 from openai.pagination import SyncCursorPage
@@ -30,6 +31,7 @@ from .port import (
     Message,
     Reply,
     RunError,
+    RunEvent,
     RunRequest,
     RunState,
     RunStatus,
@@ -235,6 +237,12 @@ class AssistantsBackend:
                 return False
             raise
         return True
+
+    def stream_run_events(self, backend_thread_id: str, run_id: str, *,
+                          starting_after: int | None = None) -> Iterator[RunEvent]:
+        """Nothing: an Assistants run streams only to the request that created it (``runs.create(stream=True)``)
+        and cannot be streamed again later, so the live view of its turn shows progress and the final reply."""
+        return iter(())
 
     # ---- helpers -------------------------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ travel_assistant/turn/messages.py as they are: pydantic validates and dumps them
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
@@ -83,6 +84,24 @@ class RunState:
     error: RunError | None = None
     usage: Usage | None = None
     hosted_tools: tuple[str, ...] = ()
+
+
+class RunEventKind(StrEnum):
+    """What one event of a model run's stream says (only what the live view of a turn needs)."""
+
+    TEXT_DELTA = "text_delta"  # a piece of the reply text, as the model writes it
+    ENDED = "ended"  # the run (on Responses: the response) reached a final state; ``status`` says which
+
+
+@dataclass(frozen=True)
+class RunEvent:
+    """One event of a model run's stream. ``sequence_number`` is the model API's own cursor: streaming again with
+    ``starting_after=sequence_number`` continues after this event."""
+
+    sequence_number: int
+    kind: RunEventKind
+    text: str = ""  # TEXT_DELTA: the piece of text
+    status: RunStatus | None = None  # ENDED: the run's final status (REQUIRES_ACTION when it asks for tools)
 
 
 @dataclass(frozen=True)
@@ -161,4 +180,12 @@ class ModelBackend(Protocol):
 
     def delete_thread(self, backend_thread_id: str) -> bool:
         """Delete the backend thread; False if it was already gone."""
+        ...
+
+    def stream_run_events(self, backend_thread_id: str, run_id: str, *,
+                          starting_after: int | None = None) -> Iterator[RunEvent]:
+        """The events of a model run as the model API streams them, from just after ``starting_after`` (None: from
+        the start), until the run ends or the connection does (the caller streams again from the last event it
+        saw). Blocking: run it in a worker thread. The iterator may have a ``close()`` that ends the connection
+        from another thread. An adapter that cannot stream a run again yields nothing. Raises ModelError."""
         ...

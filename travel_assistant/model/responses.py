@@ -5,18 +5,25 @@ orchestrator polls with durable timers instead of holding a worker while the mod
 explicit: without it a background response can be read for only about ten minutes. A turn's model run
 is a chain of responses: the one that asks for function calls, then one per submission of their outputs; the
 newest one's id is the run's ``run_id``.
+
+Responses are created with ``stream=True`` too, because only a response created so can be streamed again
+(``GET /responses/{id}?stream=true&starting_after=N``, what the live view of a turn relays: stream_run_events).
+The create call reads its stream only until the response is named and past ``queued`` (the event after
+``response.created``), then closes it: closing the connection does not stop a background response.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
+import openai
 from openai.pagination import SyncConversationCursorPage
 from openai.types.conversations import Conversation
 from openai.types.responses import Response
 
 from ..assistant import responses_tools
-from ._sdk_errors import call, call_once, expect, poll_after_ms
+from ._sdk_errors import MALFORMED, call, call_once, expect, poll_after_ms, translate
 from .errors import ModelError, ModelErrorKind
 from .port import (
     FileContent,
@@ -24,6 +31,8 @@ from .port import (
     Message,
     Reply,
     RunError,
+    RunEvent,
+    RunEventKind,
     RunRequest,
     RunState,
     RunStatus,
@@ -144,11 +153,20 @@ class ResponsesBackend:
     def _create(self, backend_thread_id: str, items: list[dict[str, Any]], request: RunRequest,
                 action: str) -> RunState:
         metadata = {"turn_id": request.turn_id} if request.turn_id else {}
-        response = call_once(
+        stream = call_once(
             action, self._client.responses.create, model=self._model, conversation=backend_thread_id, input=items,
             instructions=f"{request.instructions}\n\n{request.date_context}",
-            tools=responses_tools(request.tools), background=True, store=True, metadata=metadata)
-        return _state(expect(response, Response, action, *_FIELDS))
+            tools=responses_tools(request.tools), background=True, store=True, stream=True, metadata=metadata)
+        return _state(expect(_created(stream, action), Response, action, *_FIELDS))
+
+    def stream_run_events(self, backend_thread_id: str, run_id: str, *,
+                          starting_after: int | None = None) -> Iterator[RunEvent]:
+        """``GET /responses/{run_id}?stream=true&starting_after=N``: the response's text deltas and its end."""
+        options: dict[str, Any] = {"stream": True}
+        if starting_after is not None:
+            options["starting_after"] = starting_after
+        stream = call("stream run events", self._client.responses.retrieve, run_id, **options)
+        return _RunEvents(stream)
 
     def _items_page(self, action: str, backend_thread_id: str, params: dict[str, Any]) -> Any:
         page = call(action, self._client.conversations.items.list, backend_thread_id, **params)
@@ -172,6 +190,82 @@ class ResponsesBackend:
             if not page.has_more or not page.data:
                 return [c for c in calls if c not in answered]
             after = page.last_id or page.data[-1].id
+
+
+def _created(stream: Any, action: str) -> Response:
+    """The response a ``stream=True`` create made, read from its first events; the stream is then closed.
+
+    It reads one event past ``response.created``: a background stream closed at its very first event has been seen
+    to leave the response ``queued`` for good, while one closed a moment later continues (OpenAI community report
+    "Background: true, stream: true Response can be stuck in queued after a near-instant client disconnect").
+    Once the response is named, a failure to read further does not matter; before that it is UNCERTAIN: the
+    service answered 200, so the response exists, but its id is unknown.
+    """
+    found: Response | None = None
+    try:
+        for event in stream:
+            response = getattr(event, "response", None)
+            if isinstance(response, Response):
+                found = response  # response.created, then (in_progress, or a final event) a fresher snapshot
+            if found is not None and getattr(event, "type", "") != "response.created":
+                break
+    except (openai.APIError, *MALFORMED):
+        if found is None:
+            raise ModelError(ModelErrorKind.UNCERTAIN, f"{action}: the stream broke before it named the response, "
+                                                       "so it may have been created") from None
+    finally:
+        stream.close()
+    if found is None:
+        raise ModelError(ModelErrorKind.UNCERTAIN, f"{action}: the model API answered without naming the response, "
+                                                   "so it may have been created")
+    return found
+
+
+class _RunEvents:
+    """The relayed stream of one response: its text deltas and its final event, with the SDK errors translated.
+    ``close()`` may be called from another thread: it closes the HTTP response, which ends a blocked read."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self._events = iter(stream)
+
+    def __iter__(self) -> Iterator[RunEvent]:
+        return self
+
+    def __next__(self) -> RunEvent:
+        while True:
+            try:
+                event = next(self._events)
+            except StopIteration:
+                raise
+            except openai.APIError as exc:
+                raise translate(exc, "stream run events") from None
+            except MALFORMED:
+                raise ModelError(ModelErrorKind.UNAVAILABLE,
+                                 "stream run events: the model API sent a malformed event") from None
+            found = _run_event(event)
+            if found is not None:
+                return found
+
+    def close(self) -> None:
+        self._stream.close()
+
+
+_FINAL_EVENTS = {"response.completed", "response.failed", "response.incomplete", "response.cancelled"}
+
+
+def _run_event(event: Any) -> RunEvent | None:
+    kind = getattr(event, "type", "")
+    number = getattr(event, "sequence_number", None)
+    if not isinstance(number, int):
+        return None
+    if kind == "response.output_text.delta" and isinstance(getattr(event, "delta", None), str):
+        return RunEvent(number, RunEventKind.TEXT_DELTA, text=event.delta)
+    if kind in _FINAL_EVENTS and isinstance(getattr(event, "response", None), Response):
+        return RunEvent(number, RunEventKind.ENDED, status=_state(event.response).status)
+    if kind == "error":  # the stream's own failure event (a cancelled or failed response): the run is over
+        return RunEvent(number, RunEventKind.ENDED, status=RunStatus.FAILED)
+    return None
 
 
 def _state(response: Response, *, poll_after_ms: int | None = None) -> RunState:

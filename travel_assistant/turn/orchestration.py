@@ -221,6 +221,7 @@ class ChatTurn:
             self.usage_by_run[state.run_id] = state.usage
         self.hosted_tools.update(state.hosted_tools)
         self.progress.model_status = str(state.status)
+        self.progress.run_id = state.run_id  # shown with the next report: the live view streams this run
         return state, result.reply
 
     def _call_model(self, activity: str, message: ModelStepInput, success: type[Answer]) -> Generator[

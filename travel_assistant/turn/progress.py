@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..constants import MAX_CUSTOM_STATUS_BYTES
-from .messages import ToolDone, ToolsProgress, TurnProgress
 
 MAX_LISTED_TOOLS = 12
 
@@ -52,6 +51,10 @@ class Progress:
 def _status(phase: str, model_status: str | None, round_number: int, running: tuple[str, ...],
             done: tuple[tuple[str, bool], ...], retry_attempt: int, elapsed_s: float, run_id: str | None,
             ) -> dict[str, Any]:
+    # Imported here: the live view reads this module's phases from the HTTP side, which must not load the turn's
+    # wire models (and the settings sections they name) at cold start.
+    from .messages import ToolDone, ToolsProgress, TurnProgress
+
     listed = [ToolDone.model_construct(name=name, ok=ok) for name, ok in done[-MAX_LISTED_TOOLS:]]
     tools = ToolsProgress.model_construct(running=list(running[:MAX_LISTED_TOOLS]), done=listed,
                                           done_count=len(done))
