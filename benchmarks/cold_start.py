@@ -1,13 +1,16 @@
-"""cold_start: what the app adds to a worker's cold start, as a ratio against the bare Functions SDKs.
+"""cold_start: what the app adds to a worker's cold start, as a ratio against what any HTTP-streaming Python
+Functions app must import anyway: the Functions and Durable SDKs and the FastAPI HTTP extension.
 
 Every sample is a fresh interpreter (nothing cached in sys.modules), started from the project root with the
 venv's Python; app and bare samples alternate, so a slower moment of the machine hits both alike. Each process
 times its own import, which leaves out interpreter start-up (the same for both; it would only dilute the ratio):
-``ratio`` is the ratio of the median import CPU times; the wall-time and whole-process ratios are beside it.
+``ratio`` is the ratio of the median import CPU times against that baseline.
 
-Beside it, the share of the FastAPI HTTP extension (``azurefunctions-extensions-http-fastapi``: FastAPI, Starlette,
-pydantic, uvicorn), which every HTTP-streaming Python app must import at indexing (docs/runtime.md):
-``extension_cpu_ms`` is what it adds to the bare SDKs, ``streaming_ratio`` the app against the bare SDKs plus it.
+The FastAPI HTTP extension (``azurefunctions-extensions-http-fastapi``: FastAPI, Starlette, pydantic, uvicorn) is in
+the baseline because streaming needs it and the worker imports it at indexing for every HTTP-streaming app
+(docs/runtime.md): our code cannot win that time back, only add less to it. Beside the ratio, what the extension
+itself costs (``extension_cpu_ms``) and the app against the two SDKs alone (``sdk_only_ratio``, the headline
+before the app streamed), with the wall-time and whole-process ratios against those SDKs.
 """
 
 from __future__ import annotations
@@ -61,5 +64,5 @@ def run(*, samples: int) -> dict[str, Any]:
     figures["extension_cpu_ms"] = round(figures["streaming_bare_cpu_ms"] - figures["bare_cpu_ms"], 1)
     figures["streaming_ratio"] = round(figures["app_cpu_ms"] / figures["streaming_bare_cpu_ms"], 3)
     # The import's CPU time is the headline: imports are CPU-bound once files are cached, and CPU time does not
-    # grow when another process shares the machine, as wall time does.
-    return {"ratio": figures["cpu_ratio"], **figures}
+    # grow when another process shares the machine, as wall time does. The baseline includes the extension.
+    return {"ratio": figures["streaming_ratio"], "sdk_only_ratio": figures["cpu_ratio"], **figures}

@@ -214,6 +214,29 @@ def test_http_route_parameters_and_query_reach_the_function(worker_app: LoadedAp
     assert status == 400 and json.loads(raw)["error"]["code"] == "invalid_query", raw
 
 
+def test_the_events_route_streams_a_turn_through_the_worker(worker_app: LoadedApp, scripted_model: object,
+                                                           durable_host: FakeDurableHost) -> None:
+    """GET /api/chat/{turn_id}/events along the worker's HTTP v2 path: a Server-Sent Events response whose ``done``
+    is the status route's body, read through the same path (the turn ran in the fake Durable host meanwhile)."""
+    from tests.live_helpers import parse_sse
+
+    started, _ = _start_turn(worker_app, durable_host, "こんにちは")
+    turn_id = started["turn_id"]
+    durable_host.wait_idle()
+    client = {"client": string_datum(durable_host.client_binding())}
+    with worker_app.http("chat_turn_events", "GET", f"/api/chat/{turn_id}/events", inputs=client,
+                         route_params={"turn_id": turn_id}) as response:
+        assert response.status_code == 200, response.read()
+        assert response.headers["content-type"] == "text/event-stream; charset=utf-8"
+        assert "content-length" not in response.headers  # streamed, not buffered
+        events = parse_sse(response.read())
+    status, _, raw = _http(worker_app, durable_host, "chat_turn_status", "GET", f"/api/chat/{turn_id}",
+                           route_params={"turn_id": turn_id})
+    assert status == 200
+    assert [e.name for e in events][-1] == "done" and events[-1].id
+    assert events[-1].data == json.loads(raw) and events[-1].data["status"] == "completed", events
+
+
 def _first_episode(instance_id: str, input_: object, now: datetime) -> str:
     """The orchestration context JSON the Durable extension sends for a new instance's first episode."""
     stamp = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
