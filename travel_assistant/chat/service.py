@@ -47,6 +47,16 @@ ROUTE_SPANS = {"post_message": (names.SPAN_CHAT_POST, "/api/chat"),
                "cancel_turn": (names.SPAN_TURN_CANCEL, "/api/chat/{turn_id}/cancel")}
 
 
+async def read_turn(runtime: TurnRuntime, turn_id: str) -> TurnSnapshot | None:
+    """A turn's snapshot (None: no such turn); 503 ``orchestration_unavailable`` when the status cannot be read."""
+    try:
+        return await runtime.snapshot(turn_id)
+    except Exception as exc:
+        logger.warning("reading turn %s failed: %s", turn_id, redact(str(exc))[:300])
+        raise AppError(ErrorCode.ORCHESTRATION_UNAVAILABLE, "The turn status is unavailable; try again shortly.",
+                       http_status=503, retry_after_s=2) from None
+
+
 def turn_view(turn_id: str, snapshot: TurnSnapshot, status_url: str) -> TurnView:
     """The public view of a turn (GET /api/chat/{turn_id})."""
     from .bodies import TurnError, TurnStatus, TurnView
@@ -171,12 +181,7 @@ class ChatService:
         return snapshot
 
     async def _snapshot(self, turn_id: str) -> TurnSnapshot | None:
-        try:
-            return await self._runtime.snapshot(turn_id)
-        except Exception as exc:
-            logger.warning("reading turn %s failed: %s", turn_id, redact(str(exc))[:300])
-            raise AppError(ErrorCode.ORCHESTRATION_UNAVAILABLE, "The turn status is unavailable; try again shortly.",
-                           http_status=503, retry_after_s=2) from None
+        return await read_turn(self._runtime, turn_id)
 
     # --- POST /api/chat -------------------------------------------------------------------------------------
 

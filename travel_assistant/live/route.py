@@ -18,10 +18,9 @@ from typing import TYPE_CHECKING, Any, Final
 from ..chat import validation
 from ..chat.http import ApiRequest, ApiResponse, error_response, expected_failure
 from ..chat.identity import identify
-from ..chat.service import turn_view
+from ..chat.service import read_turn, turn_view
 from ..errors import AppError, ErrorCode
 from ..model.port import ModelBackend, RunEvent
-from ..redaction import redact
 from ..settings import Settings
 from ..turn.liveness import TurnRuntime, TurnSnapshot
 from ..turn.waiting import step_done_event
@@ -84,12 +83,7 @@ class LiveTurns:
         return EventStream(_body(follower, snapshot, position))
 
     async def _snapshot(self, turn_id: str) -> TurnSnapshot | None:
-        try:
-            return await self._runtime.snapshot(turn_id)
-        except Exception as exc:
-            logger.warning("reading turn %s failed: %s", turn_id, redact(str(exc))[:300])
-            raise AppError(ErrorCode.ORCHESTRATION_UNAVAILABLE, "The turn status is unavailable; try again shortly.",
-                           http_status=503, retry_after_s=2) from None
+        return await read_turn(self._runtime, turn_id)
 
     def _follower(self, request: ApiRequest, turn_id: str, first: TurnSnapshot, limit_s: float) -> TurnFollower:
         turn_input = first.input or {}
