@@ -54,6 +54,7 @@ from tests.harness.functions_host import LocalFunctionsHost
 from tests.harness.wall_clock import WallClock
 from tests.harness.world import World
 from travel_assistant.constants import ACTIVITY_POLL_TURN
+from travel_assistant.model.port import RunStatus
 
 from . import scenarios
 from .environment import MODEL_KEY, Services, world
@@ -250,7 +251,10 @@ def _model_done_to_acts(w: World, result: Any) -> list[float]:
     for resp in sorted(w.model.responses_api.responses.values(), key=lambda r: r.created_at):
         if resp.id in mine:
             done_s = resp.created_at + resp.step.duration_s
-            seen = next(at for at, c in polls if at >= done_s and c.output["state"]["run_id"] == resp.id)
+            # the first poll that saw it over (on the wall clock, not "the first poll after done_s": two clocks'
+            # readings a millisecond apart could put a poll that saw it running after its end)
+            seen = next(at for at, c in polls if c.output["state"]["run_id"] == resp.id
+                        and not RunStatus(c.output["state"]["status"]).is_active)
             lags.append(round(seen - done_s, 3))
     return lags
 
@@ -275,6 +279,7 @@ def watched_tool_turn(w: World, durable: FakeDurableHost, host: LocalFunctionsHo
     lags = _model_done_to_acts(w, result)
     return {"model_done_to_acts_s": max(lags), "model_done_to_acts_by_step_s": lags,
             "history_events": figures.history_events, "episodes": figures.episodes, "polls": figures.polls,
+            "replayed_events": figures.replayed_events,
             "timers": figures.timers, "orchestrator_cpu_ms": round(figures.orchestrator_cpu_ms, 1),
             "elapsed_s": round(figures.elapsed_s, 2), "status_reads": status_reads,
             "events_raised": sum(1 for instance, _, _ in durable.raised if instance == turn_id)}
