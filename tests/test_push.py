@@ -349,3 +349,21 @@ def test_an_invalid_secret_setting_is_reported(world: World, monkeypatch: pytest
         assert status == 503 and answer["error"]["code"] == "not_configured"
         assert "MODEL_WEBHOOK_SECRET" in answer["error"]["message"]
         assert "not-a-whsec-secret" not in json.dumps(answer)
+
+
+@pytest.mark.parametrize("world", ["responses"], indirect=True)
+def test_an_event_that_comes_while_a_poll_is_out_is_taken_at_the_next_wait(world: World) -> None:
+    """Without push, polls of 0.5 s: the poll at 2.5 s sees the 3-s step running; the viewer's event comes at 2.75 s,
+    while that poll is out, so no wait holds it (the SDK hands it to the wait the timer already decided). The next
+    wait takes it and polls at once (3 s) instead of sleeping to its timer (4 s)."""
+    world.model.set_script([Answer("こんにちは。", duration_s=3)])
+
+    def viewer(run: Any) -> None:
+        [response_id] = list(world.model.responses_api.responses)
+        run.harness.raise_event(step_done_event(response_id), {"response_id": response_id})
+
+    run = world.run_turn("こんにちは", durations={"poll_model_turn": 0.5}, hooks={2.75: viewer})
+    assert run.status == "completed"
+    start = run.result.started_at
+    polls = [((c.at - start).total_seconds(), c.output["state"]["status"]) for c in run.result.calls("poll_model_turn")]
+    assert polls == [(1.0, "in_progress"), (2.5, "in_progress"), (3.0, "completed")]
