@@ -21,6 +21,12 @@ Figures (each the median over the turns; the worst turn too):
   time of a whole status read of the same turn, alternating, medians; on a running turn (the first event is
   ``progress``) and on a finished one (``done``: the status route's body).
 
+* ``watched_tool_turn``: the push benchmark's two-round tool turn (2+2+16 s of model time, tools of 1/2/3 s), on
+  the wall clock, no webhook secret, one client on the events route: ``model_done_to_acts_s`` per model step (the
+  model fake's end of the response to the orchestrator's poll that sees it over: the route's relay sees the stream
+  end and raises the step's event, which the turn listens for beside its polling timer), the turn's history events,
+  episodes and orchestrator CPU, and the route's status reads over the turn.
+
 Azure documents that a background response streamed can be slower than a foreground one; that is the real
 service's own cost and cannot be measured against a fake. See docs/benchmarks.md.
 """
@@ -47,15 +53,19 @@ from tests.harness.functions import activities, orchestrators
 from tests.harness.functions_host import LocalFunctionsHost
 from tests.harness.wall_clock import WallClock
 from tests.harness.world import World
+from travel_assistant.constants import ACTIVITY_POLL_TURN
+from travel_assistant.model.port import RunStatus
 
+from . import scenarios
 from .environment import MODEL_KEY, Services, world
+from .measure import TurnFigures
 
 STEP_S = 2.0  # the model writes the answer over this many seconds
 REPLY = ("大阪出張の計画です。1日目は東京駅8時発ののぞみで新大阪へ、午後は本町で打ち合わせ、夜は梅田の居酒屋です。"
          "2日目は淀屋橋の支店に寄ってから東京へ戻ります。交通費は往復29,840円、宿泊費は1泊9,800円の見込みです。") * 2
 PAGE_FIRST_POLL_S = 0.3  # web/app.js: the first status read after the turn starts
 PAGE_POLL_S = 1.0  # web/app.js: DEFAULT_POLL_S, when the answer has no Retry-After
-TIMEOUT_S = 30.0
+TIMEOUT_S = 60.0  # the watched tool turn takes about 27 s
 RUNNING_STEP_S = 6.0  # the turn the first-event samples are taken on runs this long (its samples take well under)
 
 
@@ -232,15 +242,60 @@ def first_event(w: World, durable: FakeDurableHost, host: LocalFunctionsHost, sa
     return {"running": running, "finished": _sample(base, samples)}
 
 
+def _model_done_to_acts(w: World, result: Any) -> list[float]:
+    """benchmarks/push.py's figure on the wall clock: the fake's response times are readings of ``seconds()``."""
+    now_s, now = w.clock.seconds(), w.clock.now()
+    polls = [(now_s - (now - c.at).total_seconds(), c) for c in result.calls(ACTIVITY_POLL_TURN)]
+    mine = {c.output["state"]["run_id"] for _, c in polls}
+    lags = []
+    for resp in sorted(w.model.responses_api.responses.values(), key=lambda r: r.created_at):
+        if resp.id in mine:
+            done_s = resp.created_at + resp.step.duration_s
+            # the first poll that saw it over (on the wall clock, not "the first poll after done_s": two clocks'
+            # readings a millisecond apart could put a poll that saw it running after its end)
+            seen = next(at for at, c in polls if c.output["state"]["run_id"] == resp.id
+                        and not RunStatus(c.output["state"]["status"]).is_active)
+            lags.append(round(seen - done_s, 3))
+    return lags
+
+
+def watched_tool_turn(w: World, durable: FakeDurableHost, host: LocalFunctionsHost) -> dict[str, Any]:
+    """The two-round tool turn with one viewer on the events route and no webhook (see the module's docstring)."""
+    w.model.set_script(scenarios.MAIN_SPLIT.script())
+    durations, durable.durations = durable.durations, lambda name, _: scenarios.TOOL_DURATIONS_S.get(name, 0.0)
+    read_before = len(durable.requests)
+    try:
+        turn_id = _post_turn(host, scenarios.TOOLS_MESSAGE)
+        follow_stream(f"{host.url}/api/chat/{turn_id}/events", w.clock.seconds, Arrivals())
+        durable.wait_idle()
+    finally:
+        durable.durations = durations
+    result = durable.instances[turn_id].result
+    if result.output.get("status") != "completed":
+        raise AssertionError(f"the watched turn ended {result.output.get('status')}")
+    status_reads = sum(1 for method, path in durable.requests[read_before:]
+                       if method == "GET" and f"/instances/{turn_id}" in path and "raiseEvent" not in path)
+    figures = TurnFigures.of(result)
+    lags = _model_done_to_acts(w, result)
+    return {"model_done_to_acts_s": max(lags), "model_done_to_acts_by_step_s": lags,
+            "history_events": figures.history_events, "episodes": figures.episodes, "polls": figures.polls,
+            "replayed_events": figures.replayed_events,
+            "timers": figures.timers, "orchestrator_cpu_ms": round(figures.orchestrator_cpu_ms, 1),
+            "elapsed_s": round(figures.elapsed_s, 2), "status_reads": status_reads,
+            "events_raised": sum(1 for instance, _, _ in durable.raised if instance == turn_id)}
+
+
 def run(shared: Services, *, repetitions: int, samples: int) -> dict[str, Any]:
     with live_app(shared) as (w, durable, host):
         one_turn(w, durable, host)  # warm-up: imports, first connections
         turns = [one_turn(w, durable, host) for _ in range(repetitions)]
         opened = first_event(w, durable, host, samples)
+        watched = watched_tool_turn(w, durable, host)
     figures: dict[str, Any] = {"clock": "wall", "step_s": STEP_S, "reply_chars": len(REPLY), "turns": len(turns)}
     for name in turns[0]:
         values = [t[name] for t in turns]
         figures[name] = round(statistics.median(values), 4)
         figures[f"worst_{name}"] = round(max(values), 4)
     figures["first_event"] = opened
+    figures["watched_tool_turn"] = watched
     return figures

@@ -6,7 +6,11 @@ real HTTP to the app's webhook function, which verifies it with the SDK, looks t
 raises the turn's event through the Durable client into the fake Durable host, which delivers it to the turn
 running in the real replay engine (tests/harness/world.py, ``push_line``). Also measured: the same turn when the
 first step's webhook is lost (the fallback timer ends that step; the turn then polls), and the plain polling
-turn, which must be no worse than before push existed (184 history events, 46 episodes on main).
+turn, which must be no worse than before push existed (184 history events, 46 episodes on main): nobody watching,
+so it listens for its step events (as every new turn does, waiting.py) but none comes; beside it the same turn not
+listening (``listen_step_events`` False: the design before, and how an older orchestration replays). The watched
+turn without a webhook (a viewer's events route raises the event) runs through the real route on the wall clock:
+benchmarks/live.py, ``watched_tool_turn``.
 
 ``model_done_to_acts_s``: per model step, the virtual seconds from the model finishing it to the orchestrator's
 poll that sees it over (the moment the orchestrator can act); the figure is the worst step of the turn.
@@ -23,6 +27,7 @@ from devtools.fake_openai.webhooks import new_secret
 from tests.harness.world import World, push_line
 from travel_assistant import runtime
 from travel_assistant.constants import ACTIVITY_POLL_TURN
+from travel_assistant.settings_sections import TurnSettings
 
 from . import scenarios
 from .environment import Services, world
@@ -44,13 +49,13 @@ def model_done_to_acts(w: World, result: Any) -> list[float]:
 
 
 def _turns(w: World, script: Sequence[Step], repetitions: int, payloads: PayloadTracker, scenario: str,
-           lose_first: bool = False) -> dict[str, Any]:
+           lose_first: bool = False, config: TurnSettings | None = None) -> dict[str, Any]:
     runs, lags = [], []
     for index in range(repetitions + 1):
         w.model.set_script(list(script))
         if lose_first:
             w.model.webhooks.lose(1)
-        run = w.run_turn(scenarios.TOOLS_MESSAGE, durations=scenarios.TOOL_DURATIONS_S)
+        run = w.run_turn(scenarios.TOOLS_MESSAGE, durations=scenarios.TOOL_DURATIONS_S, config=config)
         if run.status != "completed":
             raise AssertionError(f"{scenario}: the turn ended {run.status}: {run.output}")
         payloads.add(scenario, run.result)
@@ -67,6 +72,10 @@ def run(shared: Services, *, repetitions: int, payloads: PayloadTracker) -> dict
     results: dict[str, Any] = {"split": scenarios.MAIN_SPLIT.name, "webhook_delay_s": 0.1}
     with world(shared) as w:
         results["polling_only"] = _turns(w, script, repetitions, payloads, "push.polling_only")
+        # The design before turns listened for their step events (and an orchestration started by it)
+        results["polling_only_not_listening"] = _turns(
+            w, script, repetitions, payloads, "push.polling_only_not_listening",
+            config=w.config.model_copy(update={"listen_step_events": False}))
     secret = new_secret()
     with world(shared) as w:
         os.environ["MODEL_WEBHOOK_SECRET"] = secret  # restored by world() on exit

@@ -50,6 +50,9 @@ def _live_rows(live: dict[str, Any] | None) -> list[str]:
            f"{f['samples']}); added s, ratio", f"{_cell(f['first_event_ms'])} / {_cell(f['status_read_ms'])}; "
                                                f"{_cell(f['added_s'])}, {_cell(f['ratio'])}"]
           for state, f in (("running", opened["running"]), ("finished", opened["finished"]))],
+        ["watched two-round tool turn: the route's status reads / turn seconds / step events raised",
+         f"{live['watched_tool_turn']['status_reads']} / {_cell(live['watched_tool_turn']['elapsed_s'])} / "
+         f"{live['watched_tool_turn']['events_raised']}"],
     ])
     return out
 
@@ -86,7 +89,12 @@ def render(results: dict[str, Any]) -> str:
                   [[name, f["polls"], f["timers"], f["history_events"], f["episodes"], f["replayed_events"],
                     f["orchestrator_cpu_ms"], f["model_done_to_acts_s"],
                     " / ".join(_cell(v) for v in f["model_done_to_acts_by_step_s"])]
-                   for name, f in (("polling only", push["polling_only"]), ("push", push["push"]),
+                   for name, f in (("polling only (listening, nobody watches)", push["polling_only"]),
+                                   ("polling only, not listening (the design before)",
+                                    push["polling_only_not_listening"]),
+                                   *([("watched, no webhook (events route, wall clock)",
+                                       results["live"]["watched_tool_turn"])] if "live" in results else []),
+                                   ("push", push["push"]),
                                    ("push, first webhook lost", push["push_first_webhook_lost"]))])
     out += _live_rows(results.get("live"))
     fan, cold, payload, http = (results[k] for k in ("fanout", "cold_start", "payload", "http_client"))

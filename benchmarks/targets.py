@@ -65,6 +65,8 @@ def evaluate(results: dict[str, Any]) -> list[Target]:
     if "live" in results:
         live = results["live"]
         checks.append(_check("live.stream_first_text_s", "<= 0.3", live["stream_first_text_s"], lambda v: v <= 0.3))
+        checks.append(_check("live.watched_tool_turn.model_done_to_acts_s", "<= 0.3 (no webhook)",
+                             live["watched_tool_turn"]["model_done_to_acts_s"], lambda v: v <= 0.3))
         checks.append(_check("live.worst_stream_first_text_s", "<= 0.3", live["worst_stream_first_text_s"],
                              lambda v: v <= 0.3))
         for state in ("running", "finished"):

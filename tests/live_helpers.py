@@ -23,9 +23,9 @@ from tests.harness.openapi_contract import Contract
 from tests.harness.replay import VirtualClock
 from tests.harness.world import OWNER, World
 from travel_assistant import runtime
+from travel_assistant.chat.service import new_turn_fields
 from travel_assistant.chat.validation import new_turn_id
 from travel_assistant.turn.messages import TurnInput
-from travel_assistant.webhooks.model import push_configured
 
 EMPLOYEE = "employee-1"  # the principal whose owner key is tests.harness.world.OWNER
 PATH = "/api/chat/{turn_id}/events"
@@ -193,7 +193,7 @@ class LiveHost(FakeDurableHost):
         assert record is not None
         now = datetime.now(UTC)
         registry.claim_turn(record, turn_id, now + timedelta(minutes=10), now)
-        config = world.config.model_copy(update={"push_events": push_configured(runtime.settings())})
+        config = world.config.model_copy(update=new_turn_fields(runtime.settings()))
         self.start_instance("chat_turn", turn_id, TurnInput(
             turn_id=turn_id, thread_id=thread_id, owner_key=OWNER, message=message, config=config,
             model_api=world.api).dump())

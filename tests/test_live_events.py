@@ -48,3 +48,54 @@ def test_anything_else_is_refused(header: str) -> None:
     with pytest.raises(AppError) as refused:
         parse_last_event_id(header)
     assert refused.value.code == "invalid_last_event_id" and refused.value.http_status == 400
+
+
+# --- how often the follower reads the turn's status -------------------------------------------------------------
+
+
+def test_the_status_is_read_quickly_only_while_the_next_response_is_due(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The follower's waits between status reads, on a clock that moves only when it sleeps: quick while the turn
+    starts and while the tools' outputs are submitted, slow while tools run, and slow again once the quick window
+    after the last change has passed (a start that hangs is not read ten times a second for ever)."""
+    import asyncio
+
+    from travel_assistant.live import follow
+    from travel_assistant.turn.liveness import TurnSnapshot
+
+    now = [0.0]
+    waits: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def sleep(seconds: float) -> None:
+        waits.append(round(seconds, 3))
+        now[0] += seconds
+        await real_sleep(0)
+
+    monkeypatch.setattr(follow.asyncio, "sleep", sleep)
+
+    def status(phase: str, **fields: Any) -> TurnSnapshot:
+        return TurnSnapshot("Running", {}, None, {"phase": phase, "round": 1, **fields})
+
+    tools = status("running_tools", run_id="resp_1", tools_running=["searchTransportation"])
+    submitting = status("running_tools", run_id="resp_1", tools_running=[])
+    script = [status("starting"), tools, tools, submitting, submitting, status("starting", elapsed_s=9)]
+    script += [script[-1]] * 40  # nothing changes for a while
+    script.append(TurnSnapshot("Completed", {}, {"status": "completed"}, None))
+    reads = iter(script[1:])
+
+    async def read_snapshot() -> TurnSnapshot | None:
+        return next(reads)
+
+    follower = follow.TurnFollower(turn_id="turn_x", view=lambda s: dict(s.output or {}), read_snapshot=read_snapshot,
+                                   open_run_stream=lambda run, after: iter(()), step_done=None, limit_s=600,
+                                   interval_s=0.5, quick_interval_s=0.1, clock=lambda: now[0])
+
+    async def follow_all() -> list[Any]:
+        return [item async for item in follower.events(script[0], Position())]
+
+    items = asyncio.run(follow_all())
+    assert isinstance(items[-1], LiveEvent) and items[-1].name == DONE
+    # starting: quick; tools running: slow, twice; the submit: quick, twice; then starting again for 3 s: quick
+    assert waits[:5] == [0.1, 0.5, 0.5, 0.1, 0.1]
+    quick_after = waits[5:]
+    assert quick_after[:30] == [0.1] * 30 and set(quick_after[30:]) == {0.5}

@@ -202,6 +202,28 @@ def test_the_end_of_a_relayed_stream_wakes_the_orchestrator_once_per_step(world:
 
 
 @pytest.mark.parametrize("world", ["responses"], indirect=True)
+def test_a_watched_turn_without_the_webhook_acts_when_the_stream_ends(world: World, host: LiveHost) -> None:
+    """No webhook secret: the turn polls on its usual schedule but listens for its step events too, so the viewer's
+    stream end wakes it: each step is seen over within a fraction of a second, the long answer by a poll no timer
+    drove (a timer-driven poll runs at the timer's moment; at 14 s old the schedule polls every 3.5 s)."""
+    world.model.set_script(tool_turn(answer_s=14.0))
+    turn_id, _ = host.start_turn(world, "大阪出張")
+    [answer] = run(watch(host.client_binding(), turn_id))
+    result = host.result(turn_id)
+    assert answer.events[-1].data["status"] == "completed"
+    config = json.loads(result.history[1]["Input"])["config"]
+    assert config["push_events"] is False and config["listen_step_events"] is True
+    responses = list(world.model.responses_api.responses)
+    assert [name for _, name, _ in host.raised] == [step_done_event(r) for r in responses]
+    lags = model_done_to_poll(world, result)
+    assert all(lag < 1.0 for lag in lags), lags
+    # The answer (the tool round's 2 s step may end right at a 1 s poll's timer): seen over by a poll no timer drove
+    seen = next(c for c in result.calls("poll_model_turn")
+                if c.output["state"]["run_id"] == responses[-1] and c.output["state"]["status"] == "completed")
+    assert seen.at not in set(result.timers), "a timer, not the event, ended the step"
+
+
+@pytest.mark.parametrize("world", ["responses"], indirect=True)
 def test_a_viewer_who_leaves_early_raises_nothing_and_the_timer_ends_the_turn(world: World, host: LiveHost,
                                                                             push: None) -> None:
     """The lost event: the viewer goes away before the stream ends; the fallback timer still ends the step, and the

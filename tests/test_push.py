@@ -191,12 +191,63 @@ def test_assistants_runs_poll_as_before_even_with_a_secret(world: World, line: P
 
 
 def test_a_turn_without_the_secret_polls_as_before(world: World) -> None:
+    """Without push a new turn listens for its step events beside the polling timer (for a viewer's events route to
+    wake it), but nobody raises one here: the timers decide every wait."""
     world.model.set_script(two_rounds(answer=3))
     run = world.run_turn("新幹線とお店", durations=TOOLS)
     assert run.status == "completed"
-    assert json.loads(run.result.history[1]["Input"])["config"]["push_events"] is False
-    assert not [a for a in run.result.actions if a.get("actionType") == 6]  # never waited for an event
+    config = json.loads(run.result.history[1]["Input"])["config"]
+    assert config["push_events"] is False and config["listen_step_events"] is True
+    waits = {a.get("externalEventName") for a in run.result.actions if a.get("actionType") == 6}
+    assert waits and all(name.startswith("model_step_done_") for name in waits)
+    assert not [e for e in run.result.history if e["EventType"] == EVENT_RAISED]
     assert len(run.result.calls("poll_model_turn")) > 3
+
+
+def _decisions(run: Any) -> tuple[list[tuple[str, float]], list[float]]:
+    """The activities the turn called and its timers, in seconds from its start."""
+    start = run.result.started_at
+    calls = [(c.name, (c.at - start).total_seconds()) for c in run.result.activity_calls]
+    return calls, [(t - start).total_seconds() for t in run.result.timers]
+
+
+@pytest.mark.parametrize("world", ["responses", "assistants"], indirect=True)
+def test_listening_costs_an_unwatched_turn_nothing(world: World) -> None:
+    """The same turn, nobody watching, with and without listening for its step events: the same activities at the
+    same moments, the same timers, the same history events and episodes (a wait adds no history event)."""
+    runs = []
+    for listen in (False, True):
+        world.model.set_script(two_rounds())
+        runs.append(world.run_turn("新幹線とお店", durations=TOOLS,
+                                   config=world.config.model_copy(update={"listen_step_events": listen})))
+    before, after = runs
+    assert before.status == after.status == "completed"
+    assert after.result.output["reply"]["text"] == before.result.output["reply"]["text"]
+    assert _decisions(after) == _decisions(before)
+    assert after.result.history_events == before.result.history_events
+    assert after.result.episodes == before.result.episodes
+    assert [a for a in after.result.actions if a.get("actionType") == 6]  # it did listen
+    assert not [a for a in before.result.actions if a.get("actionType") == 6]
+
+
+@pytest.mark.parametrize("world", ["responses"], indirect=True)
+def test_a_listening_turn_takes_one_event_per_step_and_ignores_late_or_repeated_ones(world: World) -> None:
+    """Without push: 12.5 s in (the answer is being written), the current step's event twice and the older steps'
+    events twice each. The first wakes the turn for one poll (the step still runs); the repeat and the stale ones
+    drive nothing: every other poll is a timer's."""
+    world.model.set_script(two_rounds())
+
+    def raise_events(run: Any) -> None:
+        *older, current = list(world.model.responses_api.responses)
+        for response_id in [current, current, *older, *older]:
+            run.harness.raise_event(step_done_event(response_id), {"response_id": response_id})
+
+    run = world.run_turn("新幹線とお店", durations=TOOLS, hooks={12.5: raise_events})
+    assert run.status == "completed"
+    assert len([e for e in run.result.history if e["EventType"] == EVENT_RAISED]) == 6
+    timers = set(run.result.timers)
+    woken = [c.at for c in run.result.calls("poll_model_turn") if c.at not in timers]
+    assert [(at - run.result.started_at).total_seconds() for at in woken] == [pytest.approx(12.5, abs=0.01)]
 
 
 @pytest.mark.parametrize("world", ["responses"], indirect=True)
@@ -298,3 +349,21 @@ def test_an_invalid_secret_setting_is_reported(world: World, monkeypatch: pytest
         assert status == 503 and answer["error"]["code"] == "not_configured"
         assert "MODEL_WEBHOOK_SECRET" in answer["error"]["message"]
         assert "not-a-whsec-secret" not in json.dumps(answer)
+
+
+@pytest.mark.parametrize("world", ["responses"], indirect=True)
+def test_an_event_that_comes_while_a_poll_is_out_is_taken_at_the_next_wait(world: World) -> None:
+    """Without push, polls of 0.5 s: the poll at 2.5 s sees the 3-s step running; the viewer's event comes at 2.75 s,
+    while that poll is out, so no wait holds it (the SDK hands it to the wait the timer already decided). The next
+    wait takes it and polls at once (3 s) instead of sleeping to its timer (4 s)."""
+    world.model.set_script([Answer("こんにちは。", duration_s=3)])
+
+    def viewer(run: Any) -> None:
+        [response_id] = list(world.model.responses_api.responses)
+        run.harness.raise_event(step_done_event(response_id), {"response_id": response_id})
+
+    run = world.run_turn("こんにちは", durations={"poll_model_turn": 0.5}, hooks={2.75: viewer})
+    assert run.status == "completed"
+    start = run.result.started_at
+    polls = [((c.at - start).total_seconds(), c.output["state"]["status"]) for c in run.result.calls("poll_model_turn")]
+    assert polls == [(1.0, "in_progress"), (2.5, "in_progress"), (3.0, "completed")]

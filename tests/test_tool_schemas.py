@@ -66,7 +66,7 @@ def test_over_long_arguments_reach_validation_as_too_long() -> None:
     """The model activity only bounds sizes; the orchestrator's validation says what is wrong."""
     long_call = ToolCall("call_1", "search_hotpepper_shops", json.dumps({"keyword": "寿" * 3000}))
     state = _bounded_state(RunState("run_1", RunStatus.REQUIRES_ACTION, tool_calls=(long_call,)))
-    arguments = state["tool_calls"][0]["arguments"]
+    arguments = state.tool_calls[0].arguments
     assert len(arguments) == MAX_TOOL_ARGUMENT_CHARS + 1
     checked = validate_call("search_hotpepper_shops", arguments, date(2026, 11, 24))
     assert checked["ok"] is False

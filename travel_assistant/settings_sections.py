@@ -277,6 +277,12 @@ class TurnSettings(SettingsSection):
     # app with MODEL_WEBHOOK_SECRET). True: wait for the webhook's event, with sparse polls as the fallback
     # (travel_assistant/turn/waiting.py); False: poll on the schedule above.
     push_events: bool = False
+    # Not an app setting either: POST /api/chat sets it on every new turn. True: also listen for the step's event
+    # beside the polling timer (a viewer's events route raises it when the model's stream ends), so a watched turn
+    # acts at once without a webhook. False (inputs recorded before it existed): the timer alone, so an older
+    # orchestration replays the decisions it recorded.
+    # Left out of the dump when False, so an older input dumps as it was recorded.
+    listen_step_events: bool = Field(False, exclude_if=lambda listen: not listen)
 
 
 class AuthSettings(SettingsSection):

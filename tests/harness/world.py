@@ -130,6 +130,8 @@ class World:
         now = datetime.now(UTC)
         registry.claim_turn(record, turn_id, now + timedelta(minutes=10), now)
         turn_config = config or self.config
+        if config is None:  # as POST /api/chat sets them (chat/service.py new_turn_fields)
+            turn_config = turn_config.model_copy(update={"listen_step_events": True})
         if self.push is not None and config is None:
             turn_config = turn_config.model_copy(update={"push_events": push_configured(runtime.settings())})
         # As POST /api/chat does: the turn carries the caller's trace context (none unless a span is open).

@@ -57,6 +57,13 @@ async def read_turn(runtime: TurnRuntime, turn_id: str) -> TurnSnapshot | None:
                        http_status=503, retry_after_s=2) from None
 
 
+def new_turn_fields(settings: Settings) -> dict[str, bool]:
+    """The turn settings POST /api/chat decides per turn (not app settings): push when the model webhook is
+    configured, and, on every turn started from this version on, listening for the step's event beside the polling
+    timer (waiting.py; recorded in the input, so orchestrations started before it replay as they ran)."""
+    return {"push_events": push_configured(settings), "listen_step_events": True}
+
+
 def turn_view(turn_id: str, snapshot: TurnSnapshot, status_url: str) -> TurnView:
     """The public view of a turn (GET /api/chat/{turn_id})."""
     from .bodies import TurnError, TurnStatus, TurnView
@@ -192,7 +199,7 @@ class ChatService:
         wait_s = validation.parse_wait(request.query.get("wait"))
         settings = self._settings()
         _ = settings.model  # a turn without a usable model would only fail later: say so now
-        config = settings.turn.model_copy(update={"push_events": push_configured(settings)})
+        config = settings.turn.model_copy(update=new_turn_fields(settings))
         registry = self._registry()
         turn_id = validation.new_turn_id()
         now = self._clock()

@@ -2,10 +2,15 @@
 
 While the model writes, it relays the model API's own stream of the current response (the model port's
 ``stream_run_events``, resumable by sequence number); between responses (tools running, the turn finishing) it
-reads the turn's status (the orchestration's custom status, through the TurnRuntime) every STATUS_READ_INTERVAL_S.
+reads the turn's status (the orchestration's custom status, through the TurnRuntime): every
+QUICK_STATUS_READ_INTERVAL_S while the next response's id is due (the turn starting, the tools' outputs being
+submitted, the relayed response over and the orchestrator about to move on, the turn finishing), for at most
+QUICK_READ_WINDOW_S after the status last changed, and every STATUS_READ_INTERVAL_S otherwise (tools running, a
+model stream that cannot be relayed, a retry's wait). So the first text of a response reaches the client within
+about a tenth of a second of the status naming it, without reading the status ten times a second all turn.
 The turn's status names the response to stream (``progress.run_id``), so it follows the turn across tool rounds:
 each round is a new response. When a relayed response's stream ends with its final event, it raises the turn's
-"model step done" event (travel_assistant/turn/waiting.py) for a turn that waits for push events, so the
+"model step done" event (travel_assistant/turn/waiting.py) for a turn that waits for it (push, or listening), so the
 orchestrator acts at once instead of at its fallback timer; the orchestrator honours one event per response and
 polls to learn the state, so an event raised twice, late or for an older response changes nothing.
 
@@ -28,7 +33,7 @@ from ..model.errors import ModelError, ModelErrorKind
 from ..model.port import RunEvent, RunEventKind
 from ..redaction import redact
 from ..turn.liveness import TurnSnapshot
-from ..turn.progress import PHASE_THINKING
+from ..turn.progress import PHASE_FINISHING, PHASE_RUNNING_TOOLS, PHASE_STARTING, PHASE_THINKING
 from .events import DONE, PROGRESS, TEXT_DELTA, Comment, LiveEvent, error_event
 from .position import Position, fingerprint
 from .relay import TIMEOUT, Relay
@@ -38,6 +43,9 @@ logger = logging.getLogger(__name__)
 # Status reads while no model stream is open (between rounds, while tools run): what a progress change costs in
 # delay, and one Durable status query (one storage read on the Azure Storage backend) per viewer per interval.
 STATUS_READ_INTERVAL_S = 0.5
+# While the status is about to name the response to relay: what the first text of a response waits at most.
+QUICK_STATUS_READ_INTERVAL_S = 0.1
+QUICK_READ_WINDOW_S = 3.0  # quick reads stop this long after the status last changed (a slow start or submit)
 KEEP_ALIVE_S = 15.0  # a comment after this long without a byte, so no proxy takes the connection for idle
 STATUS_READ_ATTEMPTS = 3  # consecutive failed status reads before the stream gives up (error)
 STREAM_ATTEMPTS = 3  # opens of one response's stream that brought nothing, before its text is left to the reply
@@ -60,6 +68,7 @@ class TurnFollower:
     step_done: Callable[[str], Awaitable[None]] | None  # raise the step's event (None: the turn does not wait for it)
     limit_s: float
     interval_s: float = STATUS_READ_INTERVAL_S
+    quick_interval_s: float = QUICK_STATUS_READ_INTERVAL_S  # never slower than interval_s
     keep_alive_s: float = KEEP_ALIVE_S
     clock: Callable[[], float] = time.monotonic
 
@@ -81,6 +90,7 @@ class _Connection:
         self.deadline = follower.clock() + follower.limit_s
         self.fruitless: dict[str, int] = {}  # run id -> stream opens that brought nothing
         self.last_sent = follower.clock()
+        self.changed_at = follower.clock()  # when the status last changed or the relayed response ended
 
     def _sent(self, item: LiveEvent | Comment) -> LiveEvent | Comment:
         self.last_sent = self.f.clock()
@@ -99,13 +109,14 @@ class _Connection:
             progress = snapshot.custom_status
             if isinstance(progress, dict) and fingerprint(progress) != self.position.progress:
                 self.position = self.position.with_progress(progress)
+                self.changed_at = self.f.clock()
                 yield self._sent(LiveEvent(PROGRESS, progress, self.position.event_id()))
             run = self._run_to_stream(progress)
             if run is not None:
                 async for item in self._relay(*run):
                     yield item
             else:
-                wait = min(self.f.interval_s, self.remaining())
+                wait = min(self._read_interval(progress), self.remaining())
                 if wait > 0:
                     await asyncio.sleep(wait)
                 if self.f.clock() - self.last_sent >= self.f.keep_alive_s:
@@ -124,6 +135,20 @@ class _Connection:
                                   self.position.event_id())
                 return
             snapshot = found
+
+    def _read_interval(self, progress: Any) -> float:
+        """How long to wait before the next status read: quick while the status is about to name the response to
+        relay (or the turn's end), for a while after it last changed; the usual interval otherwise."""
+        quick = min(self.f.quick_interval_s, self.f.interval_s)
+        if not isinstance(progress, dict) or self.f.clock() - self.changed_at >= QUICK_READ_WINDOW_S:
+            return self.f.interval_s
+        phase = progress.get("phase")
+        run_id = progress.get("run_id")
+        due = (phase in (PHASE_STARTING, PHASE_FINISHING)
+               or (phase == PHASE_RUNNING_TOOLS and not progress.get("tools_running"))  # the outputs' submit
+               or (phase == PHASE_THINKING and isinstance(run_id, str) and self.position.is_run(run_id)
+                   and self.position.run_ended))  # relayed to its end: the orchestrator moves on next
+        return quick if due else self.f.interval_s
 
     def _run_to_stream(self, progress: Any) -> tuple[int, str] | None:
         """(round, run id) of the response to relay now, or None: the run the client was in, unless it has ended;
@@ -174,6 +199,7 @@ class _Connection:
         finally:
             relay.close()
         if ended:
+            self.changed_at = self.f.clock()
             await self._step_done(run_id)
         elif not relayed and not quiet:
             self.fruitless[run_id] = self.fruitless.get(run_id, 0) + 1

@@ -88,7 +88,10 @@ class LiveTurns:
     def _follower(self, request: ApiRequest, turn_id: str, first: TurnSnapshot, limit_s: float) -> TurnFollower:
         turn_input = first.input or {}
         status_url = f"{request.origin}/api/chat/{turn_id}"
-        push = bool((turn_input.get("config") or {}).get("push_events"))
+        config = turn_input.get("config") or {}
+        # Raise the step's event for a turn that waits for it: push turns, and every turn that listens (started by
+        # this version on: an older turn would never read it, and each event raised costs it an episode).
+        listens = bool(config.get("push_events") or config.get("listen_step_events"))
 
         async def read_snapshot() -> TurnSnapshot | None:
             return await self._runtime.snapshot(turn_id)
@@ -99,8 +102,9 @@ class LiveTurns:
         return TurnFollower(
             turn_id=turn_id, view=lambda snapshot: turn_view(turn_id, snapshot, status_url).wire(),
             read_snapshot=read_snapshot, open_run_stream=self._run_streams(turn_input),
-            step_done=step_done if push else None, limit_s=limit_s, clock=self._clock,
-            interval_s=follow.STATUS_READ_INTERVAL_S if self._interval_s is None else self._interval_s)
+            step_done=step_done if listens else None, limit_s=limit_s, clock=self._clock,
+            interval_s=follow.STATUS_READ_INTERVAL_S if self._interval_s is None else self._interval_s,
+            quick_interval_s=follow.QUICK_STATUS_READ_INTERVAL_S)
 
     def _run_streams(self, turn_input: Mapping[str, Any]) -> Callable[[str, int | None], Iterator[RunEvent]]:
         """Opens a run's stream through the adapter of the model API that holds the turn's thread (called on the

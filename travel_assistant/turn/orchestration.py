@@ -121,7 +121,8 @@ class ChatTurn:
         self.hosted_tools: set[str] = set()
         self.rounds = 0
         self.polls_in_step = 0
-        self.waiter = StepWaiter(context, push=self.config.push_events, timer=self.wait_until)
+        self.waiter = StepWaiter(context, push=self.config.push_events, listen=self.config.listen_step_events,
+                                 timer=self.wait_until)
         # With push, the activities that create a response record its id for the webhook route to find the turn.
         self.record_response = bool(self.config.push_events)
 
