@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from devtools import azurite
 from devtools.fake_openai import FakeOpenAI, VirtualClock
 from devtools.fake_travel import FakeTravelApis
-from tests.harness.world import WORLD_START, World
+from devtools.harness.world import WORLD_START, World
 from travel_assistant import runtime
 
 MODEL_KEY = "fake-bench-model-key-0123456789"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from devtools.fake_openai import Answer, CallTools
-from tests.harness.functions import activities
+from devtools.harness.functions import activities
 from travel_assistant.constants import ACTIVITY_SUBMIT_TOOL_OUTPUTS, TOOL_ACTIVITY_PREFIX
 
 from . import scenarios

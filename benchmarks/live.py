@@ -1,8 +1,8 @@
 """live: the reply as the model writes it, through the events route, beside the polling-only page, in one run.
 
 Wall clock, not virtual: the turn runs in real time (the replay harness keeps pace with the wall clock,
-tests/harness/wall_clock.py; the model fake writes its answer over the step's duration on the same clock), the
-app's HTTP functions are served by tests/harness/functions_host.py's LocalFunctionsHost, and the clients below
+devtools/harness/wall_clock.py; the model fake writes its answer over the step's duration on the same clock), the
+app's HTTP functions are served by devtools/harness/functions_host.py's LocalFunctionsHost, and the clients below
 read them over HTTP on 127.0.0.1 as a browser would. So every figure here includes the app's own work (the route,
 its status reads, its relay of the model's stream) and the loopback HTTP, but no Internet and no Functions host.
 
@@ -48,11 +48,11 @@ import sseclient
 
 from devtools.fake_openai import Answer
 from devtools.fake_openai.streaming import DELTA_CHARS
-from tests.harness.durable_host import FakeDurableHost
-from tests.harness.functions import activities, orchestrators
-from tests.harness.functions_host import LocalFunctionsHost
-from tests.harness.wall_clock import WallClock
-from tests.harness.world import World
+from devtools.harness.durable_host import FakeDurableHost
+from devtools.harness.functions import activities, orchestrators
+from devtools.harness.functions_host import LocalFunctionsHost
+from devtools.harness.wall_clock import WallClock
+from devtools.harness.world import World
 from travel_assistant.constants import ACTIVITY_POLL_TURN
 from travel_assistant.model.port import RunStatus
 

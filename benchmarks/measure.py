@@ -6,7 +6,7 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.harness.replay import ReplayResult
+from devtools.harness.replay import ReplayResult
 from travel_assistant.constants import ACTIVITY_POLL_TURN
 
 

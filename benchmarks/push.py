@@ -4,7 +4,7 @@ same turn polling only, in the same run.
 With push the model fake sends a signed webhook 0.1 s (virtual) after each background response ends; it goes over
 real HTTP to the app's webhook function, which verifies it with the SDK, looks the response up on Azurite and
 raises the turn's event through the Durable client into the fake Durable host, which delivers it to the turn
-running in the real replay engine (tests/harness/world.py, ``push_line``). Also measured: the same turn when the
+running in the real replay engine (devtools/harness/world.py, ``push_line``). Also measured: the same turn when the
 first step's webhook is lost (the fallback timer ends that step; the turn then polls), and the plain polling
 turn, which must be no worse than before push existed (184 history events, 46 episodes on main): nobody watching,
 so it listens for its step events (as every new turn does, waiting.py) but none comes; beside it the same turn not
@@ -24,7 +24,7 @@ from typing import Any
 
 from devtools.fake_openai import Step
 from devtools.fake_openai.webhooks import new_secret
-from tests.harness.world import World, push_line
+from devtools.harness.world import World, push_line
 from travel_assistant import runtime
 from travel_assistant.constants import ACTIVITY_POLL_TURN
 from travel_assistant.settings_sections import TurnSettings

@@ -70,8 +70,8 @@ def app_env(azurite: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str,
 @pytest.fixture
 def durable_host() -> Iterator[object]:
     """The fake Durable extension, running the app's real orchestrator and activities (see harness)."""
-    from tests.harness.durable_host import FakeDurableHost
-    from tests.harness.functions import activities, orchestrators
+    from devtools.harness.durable_host import FakeDurableHost
+    from devtools.harness.functions import activities, orchestrators
 
     with FakeDurableHost(orchestrators(), activities()) as host:
         yield host
@@ -104,9 +104,9 @@ WORLD_MODEL_KEY = "fake-world-model-key-0123456789"
 def world(request: pytest.FixtureRequest, app_env: dict[str, str], fake_apis: FakeTravelApis,
           monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
     """A chat-turn scenario world on each model API: one virtual clock for the replay harness and the model fake,
-    the fake travel APIs, storage on Azurite (see tests/harness/world.py)."""
+    the fake travel APIs, storage on Azurite (see devtools/harness/world.py)."""
     from devtools.fake_openai import FakeOpenAI, VirtualClock
-    from tests.harness.world import WORLD_START, World
+    from devtools.harness.world import WORLD_START, World
 
     clock = VirtualClock(WORLD_START)
     with FakeOpenAI(clock=clock.seconds, api_key=WORLD_MODEL_KEY) as model:
@@ -118,10 +118,10 @@ def world(request: pytest.FixtureRequest, app_env: dict[str, str], fake_apis: Fa
 @pytest.fixture
 def scripted_model(app_env: dict[str, str], fake_apis: FakeTravelApis,
                    monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
-    """Turns scripted for the model fake behind the real Responses adapter (tests/harness/scripted_model.py),
+    """Turns scripted for the model fake behind the real Responses adapter (devtools/harness/scripted_model.py),
     with the travel tools on their fakes."""
     from devtools.fake_openai import FakeOpenAI
-    from tests.harness.scripted_model import ScriptedModel
+    from devtools.harness.scripted_model import ScriptedModel
 
     with FakeOpenAI(api_key=WORLD_MODEL_KEY) as fake:
         monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)

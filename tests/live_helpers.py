@@ -16,18 +16,18 @@ from typing import Any
 
 from fastapi import Request
 
-from tests.harness.durable_host import FakeDurableHost, _close_durable_client_session, reset_durable_client_session
-from tests.harness.functions import activities, http_function, orchestrators
-from tests.harness.http import request
-from tests.harness.openapi_contract import Contract
-from tests.harness.replay import VirtualClock
-from tests.harness.world import OWNER, World
+from devtools.harness.durable_host import FakeDurableHost, _close_durable_client_session, reset_durable_client_session
+from devtools.harness.functions import activities, http_function, orchestrators
+from devtools.harness.http import request
+from devtools.harness.openapi_contract import Contract
+from devtools.harness.replay import VirtualClock
+from devtools.harness.world import OWNER, World
 from travel_assistant import runtime
 from travel_assistant.chat.service import new_turn_fields
 from travel_assistant.chat.validation import new_turn_id
 from travel_assistant.turn.messages import TurnInput
 
-EMPLOYEE = "employee-1"  # the principal whose owner key is tests.harness.world.OWNER
+EMPLOYEE = "employee-1"  # the principal whose owner key is devtools.harness.world.OWNER
 PATH = "/api/chat/{turn_id}/events"
 EVENT_SCHEMAS = {"progress": "Progress", "text.delta": "TextDelta", "done": "Turn", "error": "Error"}
 

@@ -23,9 +23,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from starlette.requests import Request
 
-from tests.harness.durable_host import SYSTEM_KEY, FakeDurableHost, invoke_http
-from tests.harness.functions import bindings, http_function
-from tests.harness.http import HttpAnswer, call, json_body, request
+from devtools.harness.durable_host import SYSTEM_KEY, FakeDurableHost, invoke_http
+from devtools.harness.functions import bindings, http_function
+from devtools.harness.http import HttpAnswer, call, json_body, request
 from travel_assistant import runtime
 from travel_assistant.chat import validation
 from travel_assistant.chat.routes import ALL_METHODS, ROUTES, fallback

@@ -10,7 +10,7 @@ from urllib.parse import unquote
 import pytest
 
 from devtools.fake_openai import Answer, CallTools, OutputFile
-from tests.harness.http import json_body
+from devtools.harness.http import json_body
 from travel_assistant.constants import JST
 
 from .test_http_end_to_end import App, app  # noqa: F401 - the fixture

@@ -19,7 +19,7 @@ import pytest
 
 from devtools.fake_openai import Answer, CallTools, OutputFile
 from devtools.fake_travel import FakeTravelApis
-from tests.harness.scripted_model import Script
+from devtools.harness.scripted_model import TurnScript
 from travel_assistant.constants import TRAVEL_IMAGE_HOSTS
 
 from .pngs import bar_chart, photo
@@ -39,8 +39,8 @@ EXPENSES = "2/10 なにわ亭で15000円、2/11 朝食3000円、新幹線代は�
 CSV = "日付,項目,金額\n2/10,なにわ亭,15000\n2/11,朝食,3000\n2/10,新幹線(片道),14920\n,合計,32920\n".encode()
 
 
-def tools_then(reply: str, *calls: tuple[str, dict[str, Any]]) -> Script:
-    return Script((CallTools(list(calls), duration_s=0), Answer(reply, duration_s=0)))
+def tools_then(reply: str, *calls: tuple[str, dict[str, Any]]) -> TurnScript:
+    return TurnScript((CallTools(list(calls), duration_s=0), Answer(reply, duration_s=0)))
 
 
 def serve_images(page: Any) -> list[str]:
@@ -215,7 +215,7 @@ def test_the_notebooks_expense_request_ends_with_a_chart_and_a_downloadable_brea
     from playwright.sync_api import expect
 
     chart = bar_chart([15000, 3000, 14920])
-    app.model.script(Script((Answer("合計は 15,000 + 3,000 + 14,920 = **32,920 円**です。内訳は 経費内訳.csv、"
+    app.model.script(TurnScript((Answer("合計は 15,000 + 3,000 + 14,920 = **32,920 円**です。内訳は 経費内訳.csv、"
                                     "グラフは expenses.png です。", duration_s=0,
                                     files=[OutputFile("経費内訳.csv", CSV), OutputFile("expenses.png", chart)]),)))
     page, _ = open_with_images(browser, app, DESKTOP if size == "desktop" else PHONE)

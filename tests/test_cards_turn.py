@@ -8,7 +8,7 @@ import json
 import pytest
 
 from devtools.fake_openai import Answer, CallTools, OutputFile
-from tests.harness.world import World
+from devtools.harness.world import World
 from travel_assistant.constants import MAX_ACTIVITY_PAYLOAD_BYTES, MAX_REPLY_CHARS
 
 from .test_chat_turn import ITALIAN, NOTEBOOK, OSAKA_HOTEL, SHINKANSEN

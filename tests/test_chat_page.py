@@ -1,7 +1,7 @@
 """The chat page in a real browser: Debian's headless Chromium driven by Playwright.
 
 The page is served by the app's own functions and talks to the real HTTP handlers, through a local stand-in
-for the Functions host's HTTP front (tests/harness/functions_host.py). Turns run the real orchestrator and
+for the Functions host's HTTP front (devtools/harness/functions_host.py). Turns run the real orchestrator and
 activities in the fake Durable host, paced so each poll sees the next phase; storage is Azurite; the model fake
 and the travel API fakes answer at their HTTP boundaries.
 Screenshots go to test-artifacts/.
@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
-from tests.harness.durable_host import PacedDurableHost
-from tests.harness.functions import activities, orchestrators
-from tests.harness.functions_host import LocalFunctionsHost
-from tests.harness.scripted_model import Script, ScriptedModel
+from devtools.harness.durable_host import PacedDurableHost
+from devtools.harness.functions import activities, orchestrators
+from devtools.harness.functions_host import LocalFunctionsHost
+from devtools.harness.scripted_model import ScriptedModel, TurnScript
 
 pytestmark = [pytest.mark.browser, pytest.mark.azurite]
 
@@ -153,7 +153,7 @@ def assistant_messages(page: Any) -> Any:
 def test_send_a_message_watch_progress_and_read_the_formatted_reply(browser: Any, app: App, artifacts: Path) -> None:
     from playwright.sync_api import expect
 
-    app.model.script(Script.with_tools(HOTEL_REPLY, HOTEL_CALL, ROUTE_CALL))
+    app.model.script(TurnScript.with_tools(HOTEL_REPLY, HOTEL_CALL, ROUTE_CALL))
     page = open_page(browser, app.page_url, record_progress=True)
     expect(page.locator("h1")).to_have_text("出張アシスタント")
     expect(page.locator("#welcome")).to_be_visible()
@@ -198,8 +198,9 @@ def test_send_a_message_watch_progress_and_read_the_formatted_reply(browser: Any
 def test_continue_the_thread_start_another_and_switch_back(browser: Any, app: App) -> None:
     from playwright.sync_api import expect
 
-    app.model.script(Script.answer("大阪駅周辺のホテルを3件見つけました。"), Script.answer("朝食付きは1件です。"),
-                     Script.answer("有楽町駅近くのイタリアンです。"))
+    app.model.script(TurnScript.answer("大阪駅周辺のホテルを3件見つけました。"),
+                     TurnScript.answer("朝食付きは1件です。"),
+                     TurnScript.answer("有楽町駅近くのイタリアンです。"))
     page = open_page(browser, app.page_url)
     send(page, "大阪駅の近くのホテル")
     expect(assistant_messages(page)).to_have_text(["大阪駅周辺のホテルを3件見つけました。"])
@@ -264,7 +265,7 @@ def test_cancel_a_running_turn(browser: Any, app: App) -> None:
 def test_a_busy_thread_is_409_and_the_page_follows_the_turn_that_holds_it(browser: Any, app: App) -> None:
     from playwright.sync_api import expect
 
-    app.model.script(Script.answer("最初の回答"), Script.answer("別の端末からの質問への回答"))
+    app.model.script(TurnScript.answer("最初の回答"), TurnScript.answer("別の端末からの質問への回答"))
     page = open_page(browser, app.page_url)
     send(page, "最初の質問")
     expect(assistant_messages(page)).to_have_text(["最初の回答"])
@@ -294,7 +295,7 @@ def test_a_busy_thread_is_409_and_the_page_follows_the_turn_that_holds_it(browse
 def test_errors_are_shown_and_the_message_is_kept(browser: Any, app: App) -> None:
     from playwright.sync_api import expect
 
-    app.model.script(Script.failing("The server had an error while processing your request."))
+    app.model.script(TurnScript.failing("The server had an error while processing your request."))
     page = open_page(browser, app.page_url)
     send(page, "新幹線の切符")
     expect(page.locator("#messages li.notice.failed")).to_have_text(
@@ -342,7 +343,7 @@ def test_a_function_key_is_asked_for_once_and_sent_as_a_header(browser: Any, key
 def test_phone_sized_screen_in_english(browser: Any, app: App, artifacts: Path) -> None:
     from playwright.sync_api import expect
 
-    app.model.script(Script.with_tools("- **Hotel Umeda Station**: 9,800 yen\n- **Osaka Ekimae Inn**: 11,000 yen",
+    app.model.script(TurnScript.with_tools("- **Hotel Umeda Station**: 9,800 yen\n- **Osaka Ekimae Inn**: 11,000 yen",
                                        HOTEL_CALL))
     page = open_page(browser, app.page_url, locale="en-US", viewport={"width": 390, "height": 844},
                      device_scale_factor=2, is_mobile=True, has_touch=True, record_progress=True)

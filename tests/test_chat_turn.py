@@ -1,6 +1,6 @@
 """Chat-turn scenarios through the real Durable replay engine, on both model APIs.
 
-Each scenario runs the app's orchestrator and activities (tests/harness/world.py) against the model fake and the
+Each scenario runs the app's orchestrator and activities (devtools/harness/world.py) against the model fake and the
 travel API fakes at their HTTP boundaries, on a virtual clock. Every turn is also checked for what must always
 hold (World.check_invariants): the orchestrator replays deterministically, payloads stay under 45 KB, the
 custom status under 4 KB, the thread is released, and no model run is left working.
@@ -14,7 +14,7 @@ from datetime import timedelta
 import pytest
 
 from devtools.fake_openai import Answer, CallTools, Expire, Fail, Hang, Incomplete
-from tests.harness.world import OWNER, World
+from devtools.harness.world import OWNER, World
 from travel_assistant import runtime
 from travel_assistant.settings import TurnSettings
 

@@ -18,11 +18,11 @@ import pytest
 from azure.functions.timer import TimerRequest  # what the worker passes (func.TimerRequest is abstract)
 
 from devtools.fake_openai import FakeOpenAI
+from devtools.harness.durable_host import FakeDurableHost, invoke_function, invoke_http
+from devtools.harness.functions import http_function
+from devtools.harness.http import HttpAnswer, json_body, request
 from jobs.cleanup import cleanup_ports
 from tests.conftest import TEST_MODEL_KEY
-from tests.harness.durable_host import FakeDurableHost, invoke_function, invoke_http
-from tests.harness.functions import http_function
-from tests.harness.http import HttpAnswer, json_body, request
 from travel_assistant import runtime
 from travel_assistant.cleanup import CleanupJob, CleanupSummary
 from travel_assistant.storage import ThreadRecord, open_table

@@ -1,6 +1,6 @@
 """Concurrency against Azurite: many messages to one thread at once start exactly one turn, and turns of different
 threads do not wait for each other. HTTP functions are invoked concurrently on one event loop, as the worker
-runs async functions (tests/harness/durable_host.invoke_http_many); on both model APIs.
+runs async functions (devtools/harness/durable_host.invoke_http_many); on both model APIs.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from collections.abc import Iterator
 import pytest
 
 from devtools.fake_openai import Answer, ModelCall, Step
-from tests.harness.durable_host import FakeDurableHost, invoke_http, invoke_http_many
-from tests.harness.faults import WORLD_USER
-from tests.harness.functions import activities, http_function, orchestrators
-from tests.harness.http import json_body, request
-from tests.harness.world import OWNER, World
+from devtools.harness.durable_host import FakeDurableHost, invoke_http, invoke_http_many
+from devtools.harness.faults import WORLD_USER
+from devtools.harness.functions import activities, http_function, orchestrators
+from devtools.harness.http import json_body, request
+from devtools.harness.world import OWNER, World
 from travel_assistant import runtime
 
 pytestmark = pytest.mark.azurite

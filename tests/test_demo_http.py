@@ -7,7 +7,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from tests.harness.openapi_contract import Contract
+from devtools.harness.openapi_contract import Contract
 from travel_assistant.static_files import APP_ROOT
 
 DEMO = APP_ROOT / "demo.http"

@@ -1,7 +1,7 @@
 """Determinism and idempotency.
 
 * The replay harness replays every orchestration's full history when it ends and compares the actions
-  (tests/harness/replay.py, Harness.check_determinism). The first tests prove the check bites: orchestrator
+  (devtools/harness/replay.py, Harness.check_determinism). The first tests prove the check bites: orchestrator
   variants that break the replay rules in the two usual ways fail it, while the real orchestrator passes it in
   every scenario of the suite.
 * Durable runs activities at least once. Every activity, run twice with the same input, has the effect of one
@@ -22,10 +22,10 @@ import pytest
 
 from devtools.fake_openai import Answer, CallTools, Hang
 from devtools.fake_travel import FakeTravelApis
-from tests.harness.faults import kept_tool_output_ids, use_script
-from tests.harness.functions import activities
-from tests.harness.replay import Harness
-from tests.harness.world import OWNER, World
+from devtools.harness.faults import kept_tool_output_ids, use_script
+from devtools.harness.functions import activities
+from devtools.harness.replay import Harness
+from devtools.harness.world import OWNER, World
 from travel_assistant import runtime
 from travel_assistant.chat.validation import new_turn_id
 from travel_assistant.settings import TurnSettings

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness.durable_host import FakeDurableHost, invoke_http
-from tests.harness.functions import http_function
-from tests.harness.http import json_body, request
+from devtools.harness.durable_host import FakeDurableHost, invoke_http
+from devtools.harness.functions import http_function
+from devtools.harness.http import json_body, request
 from travel_assistant import runtime
 from travel_assistant.settings import SettingsError, load_settings
 

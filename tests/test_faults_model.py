@@ -1,7 +1,7 @@
 """Faults of the model API, injected at its HTTP boundary (FakeOpenAI.add_fault), on both model APIs.
 
 Each scenario runs the real orchestrator and activities through the replay engine and ends with
-tests.harness.faults.assert_recovered: a defined end state with a clear error, nothing posted twice, no model run
+devtools.harness.faults.assert_recovered: a defined end state with a clear error, nothing posted twice, no model run
 left working, and the thread answering its next message. docs/reliability.md lists every scenario.
 """
 
@@ -13,9 +13,9 @@ from collections.abc import Callable
 import pytest
 
 from devtools.fake_openai import Answer, CallTools, Expire, Fail, Hang, Incomplete
-from tests.harness.faults import assert_ended, assert_recovered, use_script
-from tests.harness.functions import activities
-from tests.harness.world import OWNER, World
+from devtools.harness.faults import assert_ended, assert_recovered, use_script
+from devtools.harness.functions import activities
+from devtools.harness.world import OWNER, World
 from travel_assistant import runtime
 from travel_assistant.model.port import RunRequest
 from travel_assistant.settings import TurnSettings

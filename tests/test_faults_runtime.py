@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from devtools.fake_openai import Answer
-from tests.harness.durable_host import FakeDurableHost, invoke_http
-from tests.harness.faults import WORLD_USER, RecordingScript, assert_posted_once, send_next_message, use_script
-from tests.harness.functions import activities, http_function, orchestrators
-from tests.harness.http import json_body, request
-from tests.harness.world import OWNER, World
+from devtools.harness.durable_host import FakeDurableHost, invoke_http
+from devtools.harness.faults import WORLD_USER, RecordingScript, assert_posted_once, send_next_message, use_script
+from devtools.harness.functions import activities, http_function, orchestrators
+from devtools.harness.http import json_body, request
+from devtools.harness.world import OWNER, World
 from travel_assistant import runtime
 
 pytestmark = [pytest.mark.azurite, pytest.mark.faults]

@@ -15,8 +15,8 @@ from azure.data.tables import TableClient, UpdateMode
 
 from devtools import azurite as azurite_tool
 from devtools.fake_openai import Answer, CallTools, ModelCall, Step
-from tests.harness.durable_host import FakeDurableHost, invoke_http
-from tests.harness.faults import (
+from devtools.harness.durable_host import FakeDurableHost, invoke_http
+from devtools.harness.faults import (
     WORLD_USER,
     RecordingScript,
     assert_posted_once,
@@ -24,9 +24,9 @@ from tests.harness.faults import (
     send_next_message,
     use_script,
 )
-from tests.harness.functions import activities, http_function, orchestrators
-from tests.harness.http import json_body, request
-from tests.harness.world import OWNER, World
+from devtools.harness.functions import activities, http_function, orchestrators
+from devtools.harness.http import json_body, request
+from devtools.harness.world import OWNER, World
 from travel_assistant import runtime
 
 pytestmark = [pytest.mark.azurite, pytest.mark.faults]

@@ -2,7 +2,7 @@
 (FakeTravelApis scenarios), on both model APIs.
 
 A failing tool never fails the turn: the model gets the failure as a JSON envelope it can explain to the user,
-after one more attempt when the failure is transient. Each scenario ends with tests.harness.faults.assert_recovered.
+after one more attempt when the failure is transient. Each scenario ends with devtools.harness.faults.assert_recovered.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import pytest
 
 from devtools.fake_openai import Answer, CallTools
 from devtools.fake_travel import RETRY_AFTER_S, FakeTravelApis
-from tests.harness.faults import assert_recovered, use_script
-from tests.harness.world import World
+from devtools.harness.faults import assert_recovered, use_script
+from devtools.harness.world import World
 
 pytestmark = [pytest.mark.azurite, pytest.mark.faults]
 

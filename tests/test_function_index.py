@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from tests.harness.functions import bindings, function_index, trigger_type
+from devtools.harness.functions import bindings, function_index, trigger_type
 from travel_assistant import constants
 from travel_assistant.chat.routes import FALLBACK_FUNCTION, ROUTES
 from travel_assistant.settings import setting_names
@@ -137,7 +137,7 @@ def test_every_setting_is_in_the_example_and_the_settings_page() -> None:
 
 
 def test_health_is_an_anonymous_get_route_the_fallback_does_not_shadow() -> None:
-    from tests.harness.functions_host import routes
+    from devtools.harness.functions_host import routes
 
     trigger = http_trigger("health_check")
     assert (trigger["route"], trigger["methods"], trigger["authLevel"]) == ("health", ["GET"], "ANONYMOUS")

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from devtools.azurite import DEV_KEY
+from devtools.harness.functions import http_function
+from devtools.harness.http import call, json_body, request
 from tests.conftest import TEST_MODEL_KEY
-from tests.harness.functions import http_function
-from tests.harness.http import call, json_body, request
 from travel_assistant import runtime
 from travel_assistant.chat.identity import owner_key_for
 from travel_assistant.constants import LOCAL_USER

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from devtools.fake_openai import Answer, CallTools, Fail, Hang
-from tests.harness.world import OWNER, PushLine, TurnRun, World, push_line
+from devtools.harness.world import OWNER, PushLine, TurnRun, World, push_line
 from travel_assistant import runtime
 
 pytestmark = [pytest.mark.azurite,

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from tests.harness.functions import orchestrators
-from tests.harness.replay import (
+from devtools.harness.functions import orchestrators
+from devtools.harness.replay import (
     CALL_ACTIVITY,
     CREATE_TIMER,
     EXECUTION_COMPLETED,

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.harness.durable_host import SYSTEM_KEY, FakeDurableHost, invoke_http, invoke_http_many
-from tests.harness.functions import http_function
-from tests.harness.http import json_body, request
+from devtools.harness.durable_host import SYSTEM_KEY, FakeDurableHost, invoke_http, invoke_http_many
+from devtools.harness.functions import http_function
+from devtools.harness.http import json_body, request
 from travel_assistant import runtime
 from travel_assistant.chat.identity import owner_key_for
 from travel_assistant.constants import LOCAL_USER

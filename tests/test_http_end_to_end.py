@@ -10,9 +10,9 @@ import pytest
 
 from devtools.fake_openai import Answer, CallTools, FakeOpenAI, Hang
 from devtools.fake_travel import FakeTravelApis
-from tests.harness.durable_host import SYSTEM_KEY, FakeDurableHost, invoke_http
-from tests.harness.functions import activities, http_function, orchestrators
-from tests.harness.http import json_body, request
+from devtools.harness.durable_host import SYSTEM_KEY, FakeDurableHost, invoke_http
+from devtools.harness.functions import activities, http_function, orchestrators
+from devtools.harness.http import json_body, request
 from travel_assistant import runtime
 
 pytestmark = pytest.mark.azurite

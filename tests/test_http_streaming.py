@@ -1,5 +1,5 @@
 """A streamed response (FastAPI StreamingResponse) reaches the client chunk by chunk, through the harness's ways of
-calling HTTP functions: read the ASGI way (tests.harness.http) and served over HTTP by LocalFunctionsHost (the
+calling HTTP functions: read the ASGI way (devtools.harness.http) and served over HTTP by LocalFunctionsHost (the
 browser tests' server). The test app's function sends a second chunk only once the client has read the first
 (tests/apps/streaming_app.py), so a buffered response would read "timed out" second. The same proof through the
 real worker's HTTP path is in tests/test_worker_runtime.py.
@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
+from devtools.harness.durable_host import FakeDurableHost
+from devtools.harness.functions_host import LocalFunctionsHost
+from devtools.harness.http import read_response, request
 from tests.apps import gate
-from tests.harness.durable_host import FakeDurableHost
-from tests.harness.functions_host import LocalFunctionsHost
-from tests.harness.http import read_response, request
 
 FIRST, RELEASED = b"data: first\n\n", b"data: released\n\n"
 

@@ -2,7 +2,7 @@
 get every setting it reads, a role on every data plane it uses, and no secret in a plain setting or output.
 
 No Bicep compiler and no Azure account here: the templates are read with pycep-parser and evaluated by
-tests/harness/bicep.py; values only Azure knows (endpoints, client IDs) are stood in by DEPLOY_TIME below. What
+devtools/harness/bicep.py; values only Azure knows (endpoints, client IDs) are stood in by DEPLOY_TIME below. What
 only a real `azd up` proves is listed in docs/deploy.md ("What was not verified").
 """
 
@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.harness.bicep import INFRA, DeployTime, Template, dotted, parse, role_assignments
+from devtools.harness.bicep import INFRA, DeployTime, Template, dotted, parse, role_assignments
 
 ROOT = INFRA.parent
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
@@ -564,7 +564,7 @@ def test_the_function_app_is_flex_consumption_python_https_only_without_ftp() ->
 def test_the_health_check_path_is_the_app_health_route() -> None:
     path = site_params("defaults")["siteConfig"]["healthCheckPath"]
     assert path == "/api/health"
-    from tests.harness.functions import bindings, function_index
+    from devtools.harness.functions import bindings, function_index
 
     routes = {b.get("route") for name in function_index() for b in bindings(name) if b["type"] == "httpTrigger"}
     assert "health" in routes

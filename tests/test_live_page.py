@@ -1,7 +1,7 @@
 """The chat page's live reply in a real browser (Chromium via Playwright, as tests/test_chat_page.py).
 
 Here a turn runs in real time: the Durable host's replay harness keeps pace with the wall clock
-(tests/harness/wall_clock.py) and the model fake writes each answer over its step's duration on its own clock
+(devtools/harness/wall_clock.py) and the model fake writes each answer over its step's duration on its own clock
 (time.monotonic), in pieces of a few characters (devtools/fake_openai/streaming.py). The page follows the turn on
 GET /api/chat/{turn_id}/events, served by the app's real events function through LocalFunctionsHost, which relays
 the model fake's stream. A MutationObserver installed before the page loads records every text the reply element
@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 
 from devtools.fake_openai import Answer
-from tests.harness.durable_host import FakeDurableHost
-from tests.harness.functions import activities, orchestrators
-from tests.harness.functions_host import LocalFunctionsHost
-from tests.harness.scripted_model import Script, ScriptedModel
-from tests.harness.wall_clock import WallClock
+from devtools.harness.durable_host import FakeDurableHost
+from devtools.harness.functions import activities, orchestrators
+from devtools.harness.functions_host import LocalFunctionsHost
+from devtools.harness.scripted_model import ScriptedModel, TurnScript
+from devtools.harness.wall_clock import WallClock
 from tests.test_chat_page import FUNCTION_KEY, App, artifacts, browser, send
 
 __all__ = ["artifacts", "browser"]  # fixtures shared with tests/test_chat_page.py
@@ -90,8 +90,8 @@ def keyed_live_app(app_env: dict[str, str], scripted_model: ScriptedModel) -> It
     yield from serve_live(scripted_model, function_key=FUNCTION_KEY)
 
 
-def writes(reply: str) -> Script:
-    return Script((Answer(reply, duration_s=STEP_S),))
+def writes(reply: str) -> TurnScript:
+    return TurnScript((Answer(reply, duration_s=STEP_S),))
 
 
 def open_recording(browser: Any, url: str, *, init: str = "") -> Any:

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 
 from devtools.fake_openai import Answer
-from tests.harness.durable_host import invoke_http
-from tests.harness.functions import http_function
-from tests.harness.http import json_body, request
-from tests.harness.openapi_contract import Contract
-from tests.harness.world import World
+from devtools.harness.durable_host import invoke_http
+from devtools.harness.functions import http_function
+from devtools.harness.http import json_body, request
+from devtools.harness.openapi_contract import Contract
+from devtools.harness.world import World
 from tests.live_helpers import EMPLOYEE, PATH, LiveHost, check_contract, run, watch
 from travel_assistant import runtime
 
@@ -102,7 +102,7 @@ def test_the_document_lists_the_route_with_its_events() -> None:
 def test_the_worker_loads_the_events_function_with_the_fastapi_types() -> None:
     """The Python worker library (3.13) indexes and validates the function: FastAPI Request in, a Response out, the
     durable client as str."""
-    worker = pytest.importorskip("tests.harness.worker", reason="the worker library runs in .venv313 (3.13)")
+    worker = pytest.importorskip("devtools.harness.worker", reason="the worker library runs in .venv313 (3.13)")
     loaded = worker.load_app()
     assert "chat_turn_events" in loaded.loaded, loaded.refused.get("chat_turn_events")
 

@@ -15,10 +15,10 @@ import pytest
 
 from devtools.fake_openai import Answer, CallTools, Hang
 from devtools.fake_openai.webhooks import new_secret
-from tests.harness.functions import http_function
-from tests.harness.openapi_contract import Contract
-from tests.harness.replay import TIMER_FIRED
-from tests.harness.world import OWNER, World
+from devtools.harness.functions import http_function
+from devtools.harness.openapi_contract import Contract
+from devtools.harness.replay import TIMER_FIRED
+from devtools.harness.world import OWNER, World
 from tests.live_helpers import Event, LiveHost, check_contract, events_request, run, watch
 from travel_assistant import runtime
 from travel_assistant.live import follow

@@ -12,9 +12,9 @@ import pytest
 
 from devtools.fake_openai import Answer, FakeOpenAI
 from devtools.fake_travel import FakeTravelApis
-from tests.harness.durable_host import FakeDurableHost, invoke_function, invoke_http
-from tests.harness.functions import activities, http_function, orchestrators
-from tests.harness.http import json_body, request
+from devtools.harness.durable_host import FakeDurableHost, invoke_function, invoke_http
+from devtools.harness.functions import activities, http_function, orchestrators
+from devtools.harness.http import json_body, request
 from travel_assistant import runtime
 from travel_assistant.chat.identity import owner_key_for
 from travel_assistant.constants import LOCAL_USER

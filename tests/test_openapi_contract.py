@@ -15,11 +15,11 @@ import pytest
 from openapi_spec_validator import validate as validate_openapi
 
 from devtools.fake_openai import Answer, OutputFile
-from tests.harness.durable_host import FakeDurableHost, invoke_http
-from tests.harness.functions import bindings, http_function
-from tests.harness.http import HttpAnswer, call, request
-from tests.harness.openapi_contract import Contract, Recorder
-from tests.harness.scripted_model import Script, ScriptedModel
+from devtools.harness.durable_host import FakeDurableHost, invoke_http
+from devtools.harness.functions import bindings, http_function
+from devtools.harness.http import HttpAnswer, call, request
+from devtools.harness.openapi_contract import Contract, Recorder
+from devtools.harness.scripted_model import ScriptedModel, TurnScript
 from travel_assistant import runtime
 from travel_assistant.chat.identity import owner_key_for
 from travel_assistant.constants import JST, LOCAL_USER
@@ -80,7 +80,7 @@ class Api:
         assert response.status_code == 202, response.body
         return json.loads(response.body)
 
-    def finished_turn(self, contract: Contract, script: Script, thread_id: str | None = None) -> dict[str, Any]:
+    def finished_turn(self, contract: Contract, script: TurnScript, thread_id: str | None = None) -> dict[str, Any]:
         self.model.script(script)
         accepted = self.new_turn(contract, "2/14に大阪駅近辺のビジネスホテル", thread_id)
         self.host.wait_idle()
@@ -120,7 +120,7 @@ def test_every_error_code_the_api_can_return_is_documented(contract: Contract) -
 
 def test_post_chat(contract: Contract, api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     op = contract.recorder("/api/chat", "post")
-    api.model.script(Script.answer("すぐに答えます。"))
+    api.model.script(TurnScript.answer("すぐに答えます。"))
     finished = op.check(api.call(contract, "POST", "/api/chat", body={"message": "hi"}, query={"wait": "20"}))
     assert finished["status"] == "completed" and finished["reply"]["text"] == "すぐに答えます。"
 
@@ -151,12 +151,12 @@ def test_get_turn_in_every_state(contract: Contract, api: Api) -> None:
     def get(turn_id: str, **kwargs: Any) -> Any:
         return op.check(api.call(contract, "GET", "/api/chat/{turn_id}", params={"turn_id": turn_id}, **kwargs))
 
-    completed = get(api.finished_turn(contract, Script.with_tools(REPLY, HOTEL))["turn_id"])
+    completed = get(api.finished_turn(contract, TurnScript.with_tools(REPLY, HOTEL))["turn_id"])
     assert completed["status"] == "completed" and completed["progress"]["phase"] == "done"
     assert completed["reply"]["tool_calls"] == [{"name": "search_vacant_hotels", "ok": False, "round": 1}]
-    with_cards = get(api.finished_turn(contract, Script.with_tools(REPLY, *CARD_CALLS))["turn_id"])
+    with_cards = get(api.finished_turn(contract, TurnScript.with_tools(REPLY, *CARD_CALLS))["turn_id"])
     assert [c["kind"] for c in with_cards["reply"]["cards"]] == ["hotels", "restaurants", "routes"]
-    failed = get(api.finished_turn(contract, Script.failing("The server had an error"))["turn_id"])
+    failed = get(api.finished_turn(contract, TurnScript.failing("The server had an error"))["turn_id"])
     assert failed["status"] == "failed" and failed["error"]["code"] == "model_failed"
 
     api.host.hold()
@@ -184,7 +184,7 @@ def test_cancel_turn(contract: Contract, api: Api) -> None:
         return op.check(api.call(contract, "POST", "/api/chat/{turn_id}/cancel", params={"turn_id": turn_id},
                                  **kwargs))
 
-    done = api.finished_turn(contract, Script.answer("done"))
+    done = api.finished_turn(contract, TurnScript.answer("done"))
     assert cancel(done["turn_id"])["error"]["turn"]["status"] == "completed"
     api.host.hold()
     running = api.new_turn(contract)
@@ -199,7 +199,7 @@ def test_cancel_turn(contract: Contract, api: Api) -> None:
 
 def test_get_turn_file(contract: Contract, api: Api) -> None:
     op = contract.recorder("/api/chat/{turn_id}/files/{file_id}", "get")
-    script = Script((Answer("内訳.csv を作りました。", duration_s=0, files=[OutputFile("内訳.csv", CSV)]),))
+    script = TurnScript((Answer("内訳.csv を作りました。", duration_s=0, files=[OutputFile("内訳.csv", CSV)]),))
     turn_id = api.finished_turn(contract, script)["turn_id"]
     done = json.loads(api.call(contract, "GET", "/api/chat/{turn_id}", params={"turn_id": turn_id}).body)
     file_id = done["reply"]["files"][0]["id"]
@@ -222,7 +222,7 @@ def test_get_turn_file(contract: Contract, api: Api) -> None:
 
 def test_list_threads(contract: Contract, api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     op = contract.recorder("/api/threads", "get")
-    api.finished_turn(contract, Script.answer("one"))
+    api.finished_turn(contract, TurnScript.answer("one"))
     api.host.hold()
     busy = api.new_turn(contract, "two")
     threads = op.check(api.call(contract, "GET", "/api/threads"))["threads"]
@@ -245,7 +245,7 @@ def test_list_messages(contract: Contract, api: Api, monkeypatch: pytest.MonkeyP
         return op.check(api.call(contract, "GET", "/api/threads/{thread_id}/messages",
                                  params={"thread_id": thread_id}, **kwargs))
 
-    thread_id = api.finished_turn(contract, Script.answer("こんにちは"))["thread_id"]
+    thread_id = api.finished_turn(contract, TurnScript.answer("こんにちは"))["thread_id"]
     assert [m["role"] for m in messages(thread_id)["messages"]] == ["user", "assistant"]
     messages("thr_nope")
     messages(thread_id, query={"limit": "101"})
@@ -270,7 +270,7 @@ def test_delete_thread(contract: Contract, api: Api, monkeypatch: pytest.MonkeyP
         return op.check(api.call(contract, "DELETE", "/api/threads/{thread_id}", params={"thread_id": thread_id},
                                  **kwargs))
 
-    idle = api.finished_turn(contract, Script.answer("one"))["thread_id"]
+    idle = api.finished_turn(contract, TurnScript.answer("one"))["thread_id"]
     api.model.fail_next("delete_thread", status=503)
     delete(idle)
     assert delete(idle) is None  # 204, and gone:

@@ -3,7 +3,7 @@
 The whole path runs for real: the model fake signs and POSTs webhooks over HTTP when a background response ends
 (on the virtual clock), the app's webhook function verifies them with the SDK's ``client.webhooks.unwrap``, looks
 the response up on Azurite and raises the event through the Durable client, the fake Durable host's raiseEvent
-route delivers it into the turn running in the real replay engine (tests/harness/world.py, ``push_line``).
+route delivers it into the turn running in the real replay engine (devtools/harness/world.py, ``push_line``).
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import pytest
 
 from devtools.fake_openai import Answer, CallTools, Hang
 from devtools.fake_openai.webhooks import new_secret, sign
-from tests.harness.replay import EVENT_RAISED, TIMER_FIRED, Harness
-from tests.harness.world import PushLine, World, push_line
+from devtools.harness.replay import EVENT_RAISED, TIMER_FIRED, Harness
+from devtools.harness.world import PushLine, World, push_line
 from travel_assistant import runtime
 from travel_assistant.constants import HEADER_PRINCIPAL_ID
 from travel_assistant.turn.waiting import PUSH_FALLBACK_DELAY_S, step_done_event

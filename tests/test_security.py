@@ -16,11 +16,11 @@ import pytest
 from devtools.azurite import DEV_KEY
 from devtools.fake_openai import Answer, CallTools, ModelCall, Step
 from devtools.fake_travel import FakeTravelApis
-from tests.harness.durable_host import SYSTEM_KEY, FakeDurableHost, invoke_http
-from tests.harness.faults import RecordingScript
-from tests.harness.functions import activities, bindings, function_index, http_function, orchestrators
-from tests.harness.http import HttpAnswer, call, json_body, request
-from tests.harness.world import World
+from devtools.harness.durable_host import SYSTEM_KEY, FakeDurableHost, invoke_http
+from devtools.harness.faults import RecordingScript
+from devtools.harness.functions import activities, bindings, function_index, http_function, orchestrators
+from devtools.harness.http import HttpAnswer, call, json_body, request
+from devtools.harness.world import World
 from tests.telemetry_capture import Telemetry, telemetry  # noqa: F401 - the fixture
 from travel_assistant import redaction, runtime
 from travel_assistant.chat.identity import owner_key_for
@@ -71,7 +71,7 @@ class App:
 
 @pytest.fixture
 def app(world: World, fake_apis: FakeTravelApis, monkeypatch: pytest.MonkeyPatch) -> Iterator[App]:
-    """The world of tests/harness/world.py with a secret-looking model key, behind the fake Durable host."""
+    """The world of devtools/harness/world.py with a secret-looking model key, behind the fake Durable host."""
     world.model.api_key = MODEL_KEY
     monkeypatch.setenv("OPENAI_API_KEY", MODEL_KEY)
     runtime.reset()
@@ -289,7 +289,7 @@ def test_the_webhook_secret_reaches_no_log_history_status_or_response(world: Wor
     from urllib.request import Request, urlopen
 
     from devtools.fake_openai.webhooks import new_secret, sign
-    from tests.harness.world import push_line
+    from devtools.harness.world import push_line
 
     secret = new_secret()
     secrets = {"webhook secret": secret, "webhook key": secret.removeprefix("whsec_"),

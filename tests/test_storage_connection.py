@@ -17,7 +17,7 @@ import pytest
 import trustme
 
 from devtools import azurite as azurite_tool
-from tests.harness.managed_identity import FakeManagedIdentityEndpoint
+from devtools.harness.managed_identity import FakeManagedIdentityEndpoint
 from travel_assistant import runtime
 from travel_assistant.settings import SettingsError, load_settings
 from travel_assistant.storage import StorageUnavailable, ThreadRecord, tables

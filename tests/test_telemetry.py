@@ -16,10 +16,10 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from devtools.fake_openai import Answer, CallTools, FakeOpenAI
 from devtools.fake_travel import FakeTravelApis
-from tests.harness.durable_host import FakeDurableHost, invoke_http
-from tests.harness.functions import activities, http_function, orchestrators
-from tests.harness.http import json_body, request
-from tests.harness.replay import EXECUTION_COMPLETED, run_episode
+from devtools.harness.durable_host import FakeDurableHost, invoke_http
+from devtools.harness.functions import activities, http_function, orchestrators
+from devtools.harness.http import json_body, request
+from devtools.harness.replay import EXECUTION_COMPLETED, run_episode
 from tests.telemetry_capture import Telemetry, telemetry  # noqa: F401 - the fixture
 from travel_assistant import runtime
 from travel_assistant.constants import ORCHESTRATOR_CHAT_TURN

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.harness.durable_host import FakeDurableHost, invoke_http
-from tests.harness.functions import http_function
-from tests.harness.http import json_body, request
+from devtools.harness.durable_host import FakeDurableHost, invoke_http
+from devtools.harness.functions import http_function
+from devtools.harness.http import json_body, request
 from travel_assistant import runtime
 from travel_assistant.chat.identity import owner_key_for
 from travel_assistant.constants import LOCAL_USER

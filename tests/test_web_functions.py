@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from tests.harness.functions import bindings, function_index, http_function
-from tests.harness.http import call, request
+from devtools.harness.functions import bindings, function_index, http_function
+from devtools.harness.http import call, request
 from travel_assistant import static_files
 
 WEB_FUNCTIONS = {

@@ -3,7 +3,7 @@ Azure uses for Python 3.13 apps): its loader indexes the app, its Registry valid
 of each trigger kind is invoked through the binding converters the worker calls, fed the values the host sends.
 HTTP functions use the FastAPI extension's types, so they run along the worker's HTTP v2 path: its own web server
 (started by its initialize_http_server), a real HTTP request forwarded to it, its http_coordinator
-(tests/harness/worker.py, LoadedApp.http).
+(devtools/harness/worker.py, LoadedApp.http).
 
 This tier needs Python 3.13+ (the library's floor); scripts/test.sh runs the whole suite in .venv313 as well. The
 worker the host bundles for 3.11/3.12 is not on PyPI, so on 3.11 the tier skips and says so (docs/runtime.md).
@@ -25,8 +25,8 @@ from azure.functions.http import HttpRequestConverter, HttpResponseConverter
 from azure.functions.timer import TimerRequestConverter
 
 from devtools.fake_travel import FakeTravelApis
-from tests.harness.durable_host import FakeDurableHost
-from tests.harness.replay import (
+from devtools.harness.durable_host import FakeDurableHost
+from devtools.harness.replay import (
     CALL_ACTIVITY,
     CALL_ACTIVITY_WITH_RETRY,
     EXECUTION_STARTED,
@@ -43,7 +43,7 @@ try:
     from azure_functions_runtime.http_v2 import HttpV2Registry
     from azure_functions_runtime.logging import logger as worker_logger
 
-    from tests.harness.worker import LoadedApp, json_datum, load_app, string_datum
+    from devtools.harness.worker import LoadedApp, json_datum, load_app, string_datum
     WORKER_MISSING = ""
 except ImportError:
     if sys.version_info >= (3, 13) and os.environ.get("CI", "").lower() == "true":
@@ -55,7 +55,7 @@ except ImportError:
 
 pytestmark = [pytest.mark.worker, pytest.mark.skipif(bool(WORKER_MISSING), reason=WORKER_MISSING)]
 
-ORIGIN = "http://localhost:7071"  # the caller's origin (tests.harness.worker.CALLER_HOST)
+ORIGIN = "http://localhost:7071"  # the caller's origin (devtools.harness.worker.CALLER_HOST)
 # The converter the worker picks for each binding the app uses. A durableClient parameter reaches the worker
 # annotated str (the Durable SDK's wrapper), and the worker binds a str/bytes parameter of a binding without implicit
 # output as "generic" (functions.py, validate_function_params): its own GenericBinding passes the client JSON through,

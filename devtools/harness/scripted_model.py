@@ -27,22 +27,22 @@ _OPERATIONS = {
 
 
 @dataclass(frozen=True)
-class Script:
+class TurnScript:
     """One turn of the model: its steps in order. (devtools.fake_openai's Script is what the fake answers every
     model call with; ScriptedModel is such a script, made of these turns, one after another.)"""
 
     steps: tuple[Step, ...]
 
     @classmethod
-    def answer(cls, reply: str) -> Script:
+    def answer(cls, reply: str) -> TurnScript:
         return cls((Answer(reply, duration_s=0),))
 
     @classmethod
-    def with_tools(cls, reply: str, *calls: tuple[str, dict[str, Any]]) -> Script:
+    def with_tools(cls, reply: str, *calls: tuple[str, dict[str, Any]]) -> TurnScript:
         return cls((CallTools(list(calls), duration_s=0), Answer(reply, duration_s=0)))
 
     @classmethod
-    def failing(cls, message: str, status: RunStatus = RunStatus.FAILED) -> Script:
+    def failing(cls, message: str, status: RunStatus = RunStatus.FAILED) -> TurnScript:
         ending: Step = {RunStatus.EXPIRED: Expire(duration_s=0),
                         RunStatus.INCOMPLETE: Incomplete(duration_s=0)}.get(status, Fail(message=message, duration_s=0))
         return cls((ending,))
@@ -54,11 +54,11 @@ class ScriptedModel:
     def __init__(self, fake: FakeOpenAI) -> None:
         self.fake = fake
         self._lock = threading.Lock()
-        self._turns: deque[Script] = deque()
+        self._turns: deque[TurnScript] = deque()
         self._current: deque[Step] = deque()
         fake.set_script(self._next_step)
 
-    def script(self, *turns: Script) -> None:
+    def script(self, *turns: TurnScript) -> None:
         with self._lock:
             self._turns.extend(turns)
 
@@ -70,6 +70,6 @@ class ScriptedModel:
     def _next_step(self, call: ModelCall) -> Step:
         with self._lock:
             if call.kind == "start":
-                turn = self._turns.popleft() if self._turns else Script.answer(f"echo: {call.user_message}")
+                turn = self._turns.popleft() if self._turns else TurnScript.answer(f"echo: {call.user_message}")
                 self._current = deque(turn.steps)
             return self._current.popleft() if self._current else Answer("", duration_s=0)
