@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, Final, Literal, TypedDict
+from typing import Any, Final, Literal, TypedDict, cast
 
 from ..tools.shape import as_dict, as_list, compact, text, to_float, to_int
 from .links import https_url, image_url, map_url
@@ -149,15 +149,15 @@ def _hotel(entry: Any, latitude: float | None, longitude: float | None) -> Hotel
         item.update(lowest_charge=amount, plan_name=text(room.get("planName"), 40),
                     charge_unit={0: "per person", 1: "per room"}.get(flag) if flag is not None else None)
         item["booking_url"] = https_url(room.get("reserveUrl")) or item["booking_url"]
-    return compact(item)  # type: ignore[return-value]
+    return cast(HotelItem, compact(item))  # compact only drops empty fields; all are optional (total=False)
 
 
 def _distance_m(lat1: float | None, lng1: float | None, lat2: float | None, lng2: float | None) -> int | None:
     """Great-circle distance in metres (the API gives no distance; the search gives the point)."""
-    if None in (lat1, lng1, lat2, lng2):
+    if lat1 is None or lng1 is None or lat2 is None or lng2 is None:
         return None
-    p1, p2 = math.radians(lat1), math.radians(lat2)  # type: ignore[arg-type]
-    dp, dl = p2 - p1, math.radians(lng2 - lng1)  # type: ignore[operator]
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lng2 - lng1)
     a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
     return round(2 * 6_371_000 * math.asin(math.sqrt(a)))
 
@@ -173,7 +173,8 @@ def _shop(shop: dict[str, Any]) -> RestaurantItem:
     photo = as_dict(shop.get("photo"))
     budget = as_dict(shop.get("budget"))
     lat, lng = to_float(shop.get("lat")), to_float(shop.get("lng"))
-    return compact({  # type: ignore[return-value]
+    # compact only drops empty fields, and every field of the item is optional (total=False).
+    return cast(RestaurantItem, compact({
         "name": text(shop.get("name"), 50),
         "photo_url": image_url(as_dict(photo.get("pc")).get("l")) or image_url(as_dict(photo.get("mobile")).get("l")),
         "genre": text(as_dict(shop.get("genre")).get("name"), 20),
@@ -183,7 +184,7 @@ def _shop(shop: dict[str, Any]) -> RestaurantItem:
         "address": text(shop.get("address"), 50),
         "latitude": lat, "longitude": lng, "map_url": map_url(lat, lng),
         "url": https_url(as_dict(shop.get("urls")).get("pc")),
-    })
+    }))
 
 
 # --- Ekispert ------------------------------------------------------------------------------------------------
@@ -210,13 +211,13 @@ def _course(course: dict[str, Any]) -> RouteCourse:
                      "from": text(leg.get("from"), 30), "to": text(leg.get("to"), 30),
                      "departure": text(leg.get("departure"), 5), "arrival": text(leg.get("arrival"), 5)})
             for leg in as_list(course.get("legs")) if isinstance(leg, dict)][:8]
-    return compact({  # type: ignore[return-value]
+    return cast(RouteCourse, compact({
         "departure": legs[0].get("departure") if legs else None,
         "arrival": legs[-1].get("arrival") if legs else None,
         "minutes": to_int(course.get("minutes")), "transfers": to_int(course.get("transfers")),
         "fare_per_adult": to_int(course.get("farePerAdult")), "fare_total": to_int(course.get("fareTotal")),
         "legs": legs,
-    })
+    }))
 
 
 # --- the turn ------------------------------------------------------------------------------------------------

@@ -95,7 +95,9 @@ class ModelWebhook:
             event = self._verified(request, secret)
             outcome = await self._deliver(request.header("webhook-id") or "", event)
         except (AppError, SettingsError) as error:
-            return error_response(expected_failure(error))  # type: ignore[arg-type]
+            failure = expected_failure(error)
+            assert failure is not None  # both kinds always map to an AppError
+            return error_response(failure)
         except StorageUnavailable:
             # The provider retries a non-2xx answer: the event is not lost, only late.
             return error_response(AppError(ErrorCode.STORAGE_UNAVAILABLE, "Storage is unavailable; retry later.",
