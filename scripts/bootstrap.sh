@@ -11,15 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PYTHON=${PYTHON:-python3}
-if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
-  echo "error: Python 3.11 or newer is required (found: $("$PYTHON" --version 2>&1)). Set PYTHON=/path/to/python3.11." >&2
-  exit 1
-fi
-if ! command -v npm >/dev/null 2>&1; then
-  echo "error: npm (Node.js 20+) is required to install Azurite. Install Node.js from https://nodejs.org or your package manager." >&2
-  exit 1
-fi
+source scripts/prerequisites.sh
 
 stamp_dir=.tooling
 mkdir -p "$stamp_dir"

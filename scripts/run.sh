@@ -17,15 +17,7 @@ fi
 
 # Running the app needs only the app's own packages (requirements.txt) and Azurite: not the test tools, not the
 # browser (scripts/bootstrap.sh installs those, for scripts/test.sh). Each install reruns only when its lock changed.
-PYTHON=${PYTHON:-python3}
-if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
-  echo "error: Python 3.11 or newer is required (found: $("$PYTHON" --version 2>&1)). Set PYTHON=/path/to/python3.11." >&2
-  exit 1
-fi
-if ! command -v npm >/dev/null 2>&1; then
-  echo "error: npm (Node.js 20+) is required to install Azurite. Install Node.js from https://nodejs.org or your package manager." >&2
-  exit 1
-fi
+source scripts/prerequisites.sh
 mkdir -p .tooling
 [ -x .venv/bin/python ] || { echo "run: creating .venv"; "$PYTHON" -m venv .venv; }
 req_hash=$(sha256sum requirements.txt | cut -d' ' -f1)

@@ -23,8 +23,8 @@ def stand_in(path: Path, log: Path, extra: str = "") -> None:
 
 def test_run_installs_only_requirements_txt_and_azurite_then_starts_func(tmp_path: Path) -> None:
     project, bin_dir, log = tmp_path / "project", tmp_path / "bin", tmp_path / "calls.log"
-    for name in ("scripts/run.sh", "requirements.txt", "requirements-dev.txt", "package.json", "package-lock.json",
-                 "local.settings.example.json"):
+    for name in ("scripts/run.sh", "scripts/prerequisites.sh", "requirements.txt", "requirements-dev.txt",
+                 "package.json", "package-lock.json", "local.settings.example.json"):
         (project / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / name, project / name)
     stand_in(project / "scripts" / "bootstrap.sh", log)
